@@ -1,0 +1,40 @@
+/**
+ * How one URL scheme is loaded. A session holds a list of protocols and gives each request
+ * to the first one that can load it.
+ *
+ * A protocol turns a request into a response head and a body stream. It runs in the task's
+ * `Scope`: when the task is cancelled, timed out or its session invalidated, the scope
+ * closes and the protocol must release what it holds (abort the request, close the socket).
+ * The body is pulled: a protocol must not read faster than the stream is consumed, so a
+ * suspended task or a slow consumer backpressures all the way to the transport.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { URLError } from "./URLError.js"
+import type { URLRequest } from "./URLRequest.js"
+import type { URLResponse } from "./URLResponse.js"
+
+/**
+ * A loaded response: its head, and its body to pull.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Loading {
+  readonly response: URLResponse
+  readonly body: Stream.Stream<Uint8Array, URLError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface URLProtocol {
+  /** Whether this protocol loads the URL (usually: by its scheme). */
+  readonly canInit: (url: URL) => boolean
+  /** Loads `request`, whose URL has been parsed as `url`. */
+  readonly startLoading: (request: URLRequest, url: URL) => Effect.Effect<Loading, URLError, Scope.Scope>
+}

@@ -1,0 +1,165 @@
+/**
+ * An immutable URL load request: URL, method, headers and body, built with pipeable setters.
+ *
+ * The URL is kept as the caller wrote it and parsed when a task starts, so a malformed URL
+ * fails that task with `BadURL` instead of throwing here.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import { dual } from "effect/Function"
+import * as Option from "effect/Option"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import * as HeaderFields from "./internal/headerFields.js"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("@urlsession/core/URLRequest")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface URLRequest extends Pipeable {
+  readonly [TypeId]: TypeId
+  readonly url: string
+  /** Upper-case HTTP method, `GET` unless set. */
+  readonly method: string
+  /** Header fields with the caller's spelling; lookups are case-insensitive. */
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Option.Option<Uint8Array>
+  /** Per-request idle timeout; wins over the session's `timeoutIntervalForRequest`. */
+  readonly timeoutInterval: Option.Option<Duration.Duration>
+}
+
+/**
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isURLRequest = (u: unknown): u is URLRequest => typeof u === "object" && u !== null && TypeId in u
+
+const Proto = {
+  [TypeId]: TypeId,
+  pipe() {
+    return pipeArguments(this, arguments)
+  }
+}
+
+const build = (fields: Omit<URLRequest, TypeId | "pipe">): URLRequest =>
+  Object.assign(Object.create(Proto), fields)
+
+const update = (self: URLRequest, fields: Partial<Omit<URLRequest, TypeId | "pipe">>): URLRequest =>
+  build({ ...self, ...fields })
+
+/**
+ * A `GET` request for a URL with no headers and no body.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (url: string | URL): URLRequest =>
+  build({
+    url: typeof url === "string" ? url : url.href,
+    method: "GET",
+    headers: HeaderFields.empty,
+    body: Option.none(),
+    timeoutInterval: Option.none()
+  })
+
+/**
+ * A request from a URL or a request as it is: what every session method accepts.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromURLOrRequest = (urlOrRequest: string | URL | URLRequest): URLRequest =>
+  isURLRequest(urlOrRequest) ? urlOrRequest : make(urlOrRequest)
+
+/**
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setMethod: {
+  (method: string): (self: URLRequest) => URLRequest
+  (self: URLRequest, method: string): URLRequest
+} = dual(2, (self: URLRequest, method: string): URLRequest => update(self, { method: method.toUpperCase() }))
+
+/**
+ * Sets one header field, replacing any field of the same name whatever its case.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setHeader: {
+  (name: string, value: string): (self: URLRequest) => URLRequest
+  (self: URLRequest, name: string, value: string): URLRequest
+} = dual(
+  3,
+  (self: URLRequest, name: string, value: string): URLRequest =>
+    update(self, { headers: HeaderFields.set(self.headers, name, value) })
+)
+
+/**
+ * Sets several header fields, as {@link setHeader} does for each.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setHeaders: {
+  (headers: Readonly<Record<string, string>>): (self: URLRequest) => URLRequest
+  (self: URLRequest, headers: Readonly<Record<string, string>>): URLRequest
+} = dual(
+  2,
+  (self: URLRequest, headers: Readonly<Record<string, string>>): URLRequest =>
+    update(self, { headers: HeaderFields.merge(self.headers, headers) })
+)
+
+/**
+ * The value of a header field, looked up case-insensitively.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const header: {
+  (name: string): (self: URLRequest) => Option.Option<string>
+  (self: URLRequest, name: string): Option.Option<string>
+} = dual(2, (self: URLRequest, name: string): Option.Option<string> => HeaderFields.get(self.headers, name))
+
+/**
+ * Sets the body: bytes, or a string sent as UTF-8.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setBody: {
+  (body: Uint8Array | string): (self: URLRequest) => URLRequest
+  (self: URLRequest, body: Uint8Array | string): URLRequest
+} = dual(
+  2,
+  (self: URLRequest, body: Uint8Array | string): URLRequest =>
+    update(self, { body: Option.some(typeof body === "string" ? new TextEncoder().encode(body) : body) })
+)
+
+/**
+ * Sets this request's idle timeout, which wins over the session's
+ * `timeoutIntervalForRequest`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setTimeoutInterval: {
+  (timeout: Duration.DurationInput): (self: URLRequest) => URLRequest
+  (self: URLRequest, timeout: Duration.DurationInput): URLRequest
+} = dual(
+  2,
+  (self: URLRequest, timeout: Duration.DurationInput): URLRequest =>
+    update(self, { timeoutInterval: Option.some(Duration.decode(timeout)) })
+)

@@ -1,0 +1,145 @@
+/**
+ * The session: a service that owns a configuration and runs tasks in its own scope.
+ *
+ * A session is provided as a `Layer` (see `NodeURLSession.layer`); closing the layer's
+ * scope cancels every task and invalidates the session.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { URLSession, URLSessionConfiguration } from "@urlsession/core"
+ * import { NodeURLSession } from "@urlsession/node"
+ *
+ * const program = Effect.gen(function*() {
+ *   const { data, response } = yield* URLSession.data("http://127.0.0.1:8080/")
+ *   return new TextDecoder().decode(data)
+ * })
+ *
+ * program.pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as internal from "./internal/session.js"
+import type { URLError } from "./URLError.js"
+import type { URLProtocol } from "./URLProtocol.js"
+import type { URLRequest } from "./URLRequest.js"
+import type { URLResponse } from "./URLResponse.js"
+import type { URLSessionConfiguration } from "./URLSessionConfiguration.js"
+import type { URLSessionEvent } from "./URLSessionEvent.js"
+import type { DataResult, URLSessionDataTask, URLSessionTask } from "./URLSessionTask.js"
+
+/**
+ * What the session methods accept: a URL (string or `URL`) or a full `URLRequest`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type URLOrRequest = string | URL | URLRequest
+
+/**
+ * A response whose body is streamed: the head, then the body as it arrives.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StreamedResponse {
+  readonly response: URLResponse
+  readonly body: Stream.Stream<Uint8Array, URLError>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface URLSession {
+  /** The session's own copy of its configuration. */
+  readonly configuration: URLSessionConfiguration
+  /** A suspended data task: `resume` it to start. */
+  readonly dataTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDataTask>
+  /** Starts a load and succeeds with the response head; the body streams with backpressure.
+   * The load belongs to the current scope: closing it cancels the transfer. */
+  readonly bytes: (urlOrRequest: URLOrRequest) => Effect.Effect<StreamedResponse, URLError, Scope.Scope>
+  /** Tasks that are running or were resumed and then suspended. */
+  readonly allTasks: Effect.Effect<ReadonlyArray<URLSessionTask>>
+  /** Every task's events, then `DidBecomeInvalidWithError` when the session ends. */
+  readonly events: Stream.Stream<URLSessionEvent>
+}
+
+/**
+ * The session service's tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export const URLSession: Context.Tag<URLSession, URLSession> = Context.GenericTag<URLSession>(
+  "@urlsession/core/URLSession"
+)
+
+/**
+ * Makes a session in the current scope, loading URLs with `protocols` (the first that can
+ * load a URL does). Platform packages wrap this in a layer with their protocols.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  configuration: URLSessionConfiguration,
+  options: { readonly protocols: ReadonlyArray<URLProtocol> }
+): Effect.Effect<URLSession, never, Scope.Scope> => internal.make(configuration, options.protocols)
+
+/**
+ * Creates a suspended data task in the current session.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const dataTask = (urlOrRequest: URLOrRequest): Effect.Effect<URLSessionDataTask, never, URLSession> =>
+  Effect.flatMap(URLSession, (session) => session.dataTask(urlOrRequest))
+
+/**
+ * Loads a URL into memory: creates a data task, resumes it and waits for
+ * `{ data, response }`. Interrupting the calling fiber cancels the task.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const data = (urlOrRequest: URLOrRequest): Effect.Effect<DataResult, URLError, URLSession> =>
+  Effect.flatMap(dataTask(urlOrRequest), (task) => Effect.zipRight(task.resume, task.await))
+
+/**
+ * Loads a URL as a stream: succeeds with the response head once it arrives, with the body
+ * as a `Stream` that reads from the network as it is pulled.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const bytes = (
+  urlOrRequest: URLOrRequest
+): Effect.Effect<StreamedResponse, URLError, URLSession | Scope.Scope> =>
+  Effect.flatMap(URLSession, (session) => session.bytes(urlOrRequest))
+
+/**
+ * The current session's tasks that are running or suspended after a `resume`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const allTasks: Effect.Effect<ReadonlyArray<URLSessionTask>, never, URLSession> = Effect.flatMap(
+  URLSession,
+  (session) => session.allTasks
+)
+
+/**
+ * The current session's events.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const events: Stream.Stream<URLSessionEvent, never, URLSession> = Stream.unwrap(
+  Effect.map(URLSession, (session) => session.events)
+)

@@ -1,0 +1,53 @@
+/**
+ * What Apple delivers to a session's delegate, as values: one variant per delegate callback.
+ *
+ * A task's events come in the order of "Life cycle of a URL session":
+ * `DidReceiveResponse`, zero or more `DidReceiveData`, then `DidCompleteWithError` last.
+ * A session's own last event is `DidBecomeInvalidWithError`. Variants for the callbacks of
+ * features not built yet (redirects, uploads, downloads, challenges, caching, metrics)
+ * arrive with those features.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import type * as Option from "effect/Option"
+import type { URLError } from "./URLError.js"
+import type { URLResponse } from "./URLResponse.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type URLSessionEvent = Data.TaggedEnum<{
+  /** The response head arrived (`urlSession(_:dataTask:didReceive:completionHandler:)`). */
+  DidReceiveResponse: { readonly taskIdentifier: number; readonly response: URLResponse }
+  /** A chunk of the body arrived (`urlSession(_:dataTask:didReceive:)`). */
+  DidReceiveData: { readonly taskIdentifier: number; readonly data: Uint8Array }
+  /** The task finished: `None` on success, else why it failed (`urlSession(_:task:didCompleteWithError:)`). */
+  DidCompleteWithError: { readonly taskIdentifier: number; readonly error: Option.Option<URLError> }
+  /** The session was invalidated; always its last event (`urlSession(_:didBecomeInvalidWithError:)`). */
+  DidBecomeInvalidWithError: { readonly error: Option.Option<URLError> }
+}>
+
+/**
+ * Constructors, `$is` and `$match` for the variants.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const {
+  $is,
+  $match,
+  DidBecomeInvalidWithError,
+  DidCompleteWithError,
+  DidReceiveData,
+  DidReceiveResponse
+} = Data.taggedEnum<URLSessionEvent>()
+
+/**
+ * The events of one task (every variant but the session-level ones).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskEvent = Exclude<URLSessionEvent, { readonly _tag: "DidBecomeInvalidWithError" }>

@@ -1,0 +1,82 @@
+/**
+ * A task: the handle of one URL load in a session.
+ *
+ * A task starts suspended; `resume` starts it as a fiber in the session's scope. `cancel`
+ * (or interrupting a fiber that awaits it) aborts it at once and it completes with
+ * `Cancelled`. Its `events` are the delegate callbacks Apple would make for it.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
+import type { URLError } from "./URLError.js"
+import type { URLRequest } from "./URLRequest.js"
+import type { URLResponse } from "./URLResponse.js"
+import type { TaskEvent } from "./URLSessionEvent.js"
+
+/**
+ * Apple's `URLSessionTask.State`.
+ *
+ * - `suspended`: created and not resumed yet, or suspended by `suspend`;
+ * - `running`: loading;
+ * - `canceling`: `cancel` was called and the task is unwinding;
+ * - `completed`: finished, with a result or a `URLError`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type State = "suspended" | "running" | "canceling" | "completed"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface URLSessionTask<A = unknown> {
+  /** Unique within its session, from 1. */
+  readonly taskIdentifier: number
+  /** The request the task was created with. */
+  readonly originalRequest: URLRequest
+  /** The request being loaded now, with the session's additional header fields applied. */
+  readonly currentRequest: Effect.Effect<URLRequest>
+  /** The response head, once it has arrived. */
+  readonly response: Effect.Effect<Option.Option<URLResponse>>
+  readonly state: Effect.Effect<State>
+  /** Body bytes received so far. */
+  readonly countOfBytesReceived: Effect.Effect<number>
+  /** The body length the response announced, or -1 while unknown. */
+  readonly countOfBytesExpectedToReceive: Effect.Effect<number>
+  /** Starts the task, or continues it after `suspend`. Extra calls do nothing. */
+  readonly resume: Effect.Effect<void>
+  /** Stops reading from the network until `resume`; the server is backpressured. */
+  readonly suspend: Effect.Effect<void>
+  /** Aborts the task; it completes with `Cancelled`. Returns without waiting for that. */
+  readonly cancel: Effect.Effect<void>
+  /**
+   * The task's events in Apple's order, ending after `DidCompleteWithError`. Subscribe
+   * before `resume` to see them all; a subscriber that lags behind data events slows the
+   * transfer down.
+   */
+  readonly events: Stream.Stream<TaskEvent>
+  /** Waits for the result. Interrupting the waiting fiber cancels the task. */
+  readonly await: Effect.Effect<A, URLError>
+}
+
+/**
+ * What a data task delivers: the whole body and the response.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DataResult {
+  readonly data: Uint8Array
+  readonly response: URLResponse
+}
+
+/**
+ * A task that collects the body in memory (Apple's `URLSessionDataTask`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface URLSessionDataTask extends URLSessionTask<DataResult> {}

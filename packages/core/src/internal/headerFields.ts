@@ -1,0 +1,44 @@
+import * as Option from "effect/Option"
+
+/** Header fields that keep the spelling they were given and are looked up case-insensitively. */
+export type HeaderFields = Readonly<Record<string, string>>
+
+export const empty: HeaderFields = {}
+
+const keyOf = (fields: HeaderFields, name: string): string | undefined => {
+  const lower = name.toLowerCase()
+  for (const key in fields) {
+    if (key.toLowerCase() === lower) return key
+  }
+  return undefined
+}
+
+export const get = (fields: HeaderFields, name: string): Option.Option<string> => {
+  const key = keyOf(fields, name)
+  return key === undefined ? Option.none() : Option.some(fields[key]!)
+}
+
+export const has = (fields: HeaderFields, name: string): boolean => keyOf(fields, name) !== undefined
+
+export const set = (fields: HeaderFields, name: string, value: string): HeaderFields => {
+  const existing = keyOf(fields, name)
+  const next: Record<string, string> = { ...fields }
+  if (existing !== undefined) delete next[existing]
+  next[name] = value
+  return next
+}
+
+export const merge = (fields: HeaderFields, overrides: HeaderFields): HeaderFields => {
+  let next = fields
+  for (const name in overrides) next = set(next, name, overrides[name]!)
+  return next
+}
+
+/** Fields of `defaults` that `fields` does not set, under `fields` (the request's spelling wins). */
+export const withDefaults = (fields: HeaderFields, defaults: HeaderFields): HeaderFields => {
+  let next = fields
+  for (const name in defaults) {
+    if (!has(next, name)) next = { ...next, [name]: defaults[name]! }
+  }
+  return next
+}

@@ -1,0 +1,122 @@
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type { URLError } from "../URLError.js"
+import type { URLProtocol } from "../URLProtocol.js"
+import * as URLRequest from "../URLRequest.js"
+import type { URLResponse } from "../URLResponse.js"
+import type { StreamedResponse, URLSession } from "../URLSession.js"
+import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
+import * as URLSessionEvent from "../URLSessionEvent.js"
+import type { DataResult, URLSessionTask } from "../URLSessionTask.js"
+import { EventHub } from "./eventHub.js"
+import * as Task from "./task.js"
+
+// How many body chunks `bytes` buffers ahead of its consumer before the transfer waits.
+const streamedChunksAhead = 16
+
+export const make = (
+  configuration: URLSessionConfiguration,
+  protocols: ReadonlyArray<URLProtocol>
+): Effect.Effect<URLSession, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>()
+    const fibers = yield* FiberSet.make<void, never>()
+    const tasks = new Map<number, Task.TaskHandle<unknown>>()
+    let nextTaskIdentifier = 1
+
+    const environment: Task.TaskEnvironment = {
+      configuration,
+      protocols,
+      sessionEvents,
+      fork: (effect) => FiberSet.run(fibers, effect),
+      onFinished: (taskIdentifier) => tasks.delete(taskIdentifier)
+    }
+
+    const createTask = <A>(
+      urlOrRequest: string | URL | URLRequest.URLRequest,
+      delivery: Task.Delivery<A>
+    ): Effect.Effect<Task.TaskHandle<A>> =>
+      Effect.sync(() => {
+        const task = Task.make(environment, nextTaskIdentifier++, URLRequest.fromURLOrRequest(urlOrRequest), delivery)
+        tasks.set(task.taskIdentifier, task)
+        return task
+      })
+
+    // Closing the session's scope is `invalidateAndCancel`: every task completes with
+    // `Cancelled` before the session's last event.
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        const live = Array.from(tasks.values())
+        yield* Effect.forEach(live, (task) => task.cancel, { discard: true })
+        yield* Effect.forEach(live, (task) => task.completion, { discard: true })
+        yield* sessionEvents.publish(URLSessionEvent.DidBecomeInvalidWithError({ error: Option.none() }))
+        yield* sessionEvents.close()
+      })
+    )
+
+    const dataTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
+      createTask<DataResult>(urlOrRequest, collectingDelivery())
+
+    const bytes = (
+      urlOrRequest: string | URL | URLRequest.URLRequest
+    ): Effect.Effect<StreamedResponse, URLError, Scope.Scope> =>
+      Effect.gen(function*() {
+        const head = yield* Deferred.make<URLResponse, URLError>()
+        const body = yield* Mailbox.make<Uint8Array, URLError>(streamedChunksAhead)
+        const task = yield* createTask<void>(urlOrRequest, {
+          onResponse: (response) => Deferred.succeed(head, response),
+          onData: (chunk) => body.offer(chunk),
+          result: () => undefined,
+          onFinish: (exit) =>
+            Effect.zipRight(
+              Exit.isFailure(exit) ? Deferred.failCause(head, exit.cause) : Effect.void,
+              body.done(exit)
+            )
+        })
+        yield* Effect.addFinalizer(() => task.cancel)
+        yield* task.resume
+        const response = yield* Effect.onInterrupt(Deferred.await(head), () => task.cancel)
+        return { response, body: Mailbox.toStream(body) }
+      })
+
+    return {
+      configuration,
+      dataTask,
+      bytes,
+      allTasks: Effect.sync(() =>
+        Array.from(tasks.values()).filter((task) => task.isStarted()) as ReadonlyArray<URLSessionTask>
+      ),
+      events: sessionEvents.subscribe
+    }
+  })
+
+const collectingDelivery = (): Task.Delivery<DataResult> => {
+  const chunks: Array<Uint8Array> = []
+  return {
+    onResponse: () => Effect.void,
+    onData: (chunk) =>
+      Effect.sync(() => {
+        chunks.push(chunk)
+      }),
+    result: (response) => ({ data: concat(chunks), response }),
+    onFinish: () => Effect.void
+  }
+}
+
+const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!
+  let length = 0
+  for (const chunk of chunks) length += chunk.byteLength
+  const data = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    data.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return data
+}

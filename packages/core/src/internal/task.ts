@@ -1,0 +1,215 @@
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as URLError from "../URLError.js"
+import type { URLProtocol } from "../URLProtocol.js"
+import * as URLRequest from "../URLRequest.js"
+import type { URLResponse } from "../URLResponse.js"
+import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
+import * as URLSessionEvent from "../URLSessionEvent.js"
+import type { State, URLSessionTask } from "../URLSessionTask.js"
+import type { EventHub } from "./eventHub.js"
+import { EventHub as TaskEventHub } from "./eventHub.js"
+import * as HeaderFields from "./headerFields.js"
+
+/** Where a task's response and body go, and what its `await` gives on success. */
+export interface Delivery<A> {
+  readonly onResponse: (response: URLResponse) => Effect.Effect<void>
+  readonly onData: (chunk: Uint8Array) => Effect.Effect<void>
+  readonly result: (response: URLResponse) => A
+  /** Runs once, after `DidCompleteWithError`, with what `await` will give. */
+  readonly onFinish: (exit: Exit.Exit<A, URLError.URLError>) => Effect.Effect<void>
+}
+
+/** What a session lends its tasks. */
+export interface TaskEnvironment {
+  readonly configuration: URLSessionConfiguration
+  readonly protocols: ReadonlyArray<URLProtocol>
+  readonly sessionEvents: EventHub<URLSessionEvent.URLSessionEvent>
+  /** Forks a task's fiber into the session's scope. */
+  readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<Fiber.RuntimeFiber<void>>
+  readonly onFinished: (taskIdentifier: number) => void
+}
+
+/** A task and the hooks its session needs beyond the public handle. */
+export interface TaskHandle<A> extends URLSessionTask<A> {
+  /** Waits for completion without cancelling when interrupted. */
+  readonly completion: Effect.Effect<void>
+  readonly isStarted: () => boolean
+}
+
+export const make = <A>(
+  environment: TaskEnvironment,
+  taskIdentifier: number,
+  originalRequest: URLRequest.URLRequest,
+  delivery: Delivery<A>
+): TaskHandle<A> => {
+  const events = new TaskEventHub<URLSessionEvent.TaskEvent>()
+  const gate = Effect.unsafeMakeLatch(true)
+  const done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
+  let state: State = "suspended"
+  let started = false
+  let fiber: Fiber.RuntimeFiber<void> | undefined
+  let currentRequest = originalRequest
+  let response: Option.Option<URLResponse> = Option.none()
+  let received = 0
+  let expected = -1
+  let lastActivity = 0
+
+  const observed = () => events.active || environment.sessionEvents.active
+  const emit = (event: URLSessionEvent.TaskEvent) =>
+    Effect.zipRight(events.publish(event), environment.sessionEvents.publish(event))
+  const failure = (code: URLError.Code, message?: string, cause?: unknown) =>
+    URLError.make(code, { failingURL: currentRequest.url, message, cause })
+
+  const selectProtocol = (url: URL) =>
+    Option.match(Option.fromNullable(environment.protocols.find((protocol) => protocol.canInit(url))), {
+      onNone: () => Effect.fail(failure("UnsupportedURL", `No protocol loads "${url.protocol}" URLs`)),
+      onSome: Effect.succeed
+    })
+
+  const deliver = (clock: Clock.Clock) => (chunk: Uint8Array) =>
+    gate.whenOpen(Effect.suspend(() => {
+      received += chunk.byteLength
+      lastActivity = clock.unsafeCurrentTimeMillis()
+      const delivered = delivery.onData(chunk)
+      return observed()
+        ? Effect.zipRight(emit(URLSessionEvent.DidReceiveData({ taskIdentifier, data: chunk })), delivered)
+        : delivered
+    }))
+
+  const load = Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const url = yield* parseURL(currentRequest.url)
+    const protocol = yield* selectProtocol(url)
+    currentRequest = URLRequest.setHeaders(
+      originalRequest,
+      HeaderFields.withDefaults(originalRequest.headers, environment.configuration.httpAdditionalHeaders)
+    )
+    const loading = yield* protocol.startLoading(currentRequest, url)
+    lastActivity = clock.unsafeCurrentTimeMillis()
+    response = Option.some(loading.response)
+    expected = loading.response.expectedContentLength
+    if (observed()) yield* emit(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
+    yield* delivery.onResponse(loading.response)
+    yield* Stream.runForEach(loading.body, deliver(clock))
+    return delivery.result(loading.response)
+  }).pipe(Effect.scoped)
+
+  // Apple's request timeout is an idle timer: any byte re-arms it. While the caller keeps
+  // the task suspended nothing is expected to arrive, so the timer does not run.
+  const idleTimeout = (timeout: Duration.Duration) =>
+    Effect.gen(function*() {
+      const millis = Duration.toMillis(timeout)
+      lastActivity = yield* Clock.currentTimeMillis
+      while (true) {
+        const now = yield* Clock.currentTimeMillis
+        if (state === "suspended") lastActivity = now
+        const remaining = lastActivity + millis - now
+        if (remaining <= 0) return yield* Effect.fail(failure("TimedOut", "The request timed out."))
+        yield* Effect.sleep(Duration.millis(remaining))
+      }
+    })
+
+  const withTimeouts = (effect: Effect.Effect<A, URLError.URLError>) => {
+    const idle = Option.getOrElse(currentRequest.timeoutInterval, () => environment.configuration.timeoutIntervalForRequest)
+    const resource = environment.configuration.timeoutIntervalForResource
+    const bounded = Duration.isFinite(idle) ? Effect.raceFirst(effect, idleTimeout(idle)) : effect
+    return Duration.isFinite(resource)
+      ? Effect.timeoutFail(bounded, {
+        duration: resource,
+        onTimeout: () => failure("TimedOut", "The resource timed out.")
+      })
+      : bounded
+  }
+
+  const complete = (exit: Exit.Exit<A, URLError.URLError>) =>
+    Effect.gen(function*() {
+      const outcome = Exit.isSuccess(exit) ? exit : Exit.fail(errorOf(exit.cause))
+      state = "completed"
+      yield* emit(URLSessionEvent.DidCompleteWithError({
+        taskIdentifier,
+        error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
+      }))
+      yield* events.close()
+      yield* delivery.onFinish(outcome)
+      yield* Deferred.done(done, outcome)
+      environment.onFinished(taskIdentifier)
+    })
+
+  const errorOf = (cause: Cause.Cause<URLError.URLError>): URLError.URLError =>
+    Option.getOrElse(
+      Cause.failureOption(cause),
+      () =>
+        Cause.isInterruptedOnly(cause)
+          ? failure("Cancelled", "The task was cancelled.")
+          : failure("Unknown", "The task died of a defect", Cause.squash(cause))
+    )
+
+  const run = Effect.suspend(() => withTimeouts(load)).pipe(
+    Effect.onExit(complete),
+    Effect.ignore
+  )
+
+  const resume = Effect.suspend(() => {
+    if (state === "completed" || state === "canceling") return Effect.void
+    if (!started) {
+      started = true
+      state = "running"
+      return Effect.map(environment.fork(run), (forked) => {
+        fiber = forked
+      })
+    }
+    if (state === "suspended") {
+      state = "running"
+      return gate.open
+    }
+    return Effect.void
+  })
+
+  const suspend = Effect.suspend(() => {
+    if (state !== "running") return Effect.void
+    state = "suspended"
+    return gate.close
+  })
+
+  const cancel = Effect.suspend(() => {
+    if (state === "completed" || state === "canceling") return Effect.void
+    state = "canceling"
+    if (fiber === undefined) {
+      started = true
+      return complete(Exit.interrupt(FiberId.none))
+    }
+    return Fiber.interruptFork(fiber)
+  })
+
+  return {
+    taskIdentifier,
+    originalRequest,
+    currentRequest: Effect.sync(() => currentRequest),
+    response: Effect.sync(() => response),
+    state: Effect.sync(() => state),
+    countOfBytesReceived: Effect.sync(() => received),
+    countOfBytesExpectedToReceive: Effect.sync(() => expected),
+    resume,
+    suspend,
+    cancel,
+    events: events.subscribe,
+    await: Effect.onInterrupt(Deferred.await(done), () => cancel),
+    completion: Effect.ignore(Deferred.await(done)),
+    isStarted: () => started
+  }
+}
+
+const parseURL = (url: string): Effect.Effect<URL, URLError.URLError> =>
+  Effect.try({
+    try: () => new URL(url),
+    catch: (cause) => URLError.make("BadURL", { failingURL: url, message: `Not a valid URL: "${url}"`, cause })
+  })

@@ -1,0 +1,80 @@
+/**
+ * Sessions for Node.js: `http:` and `https:` over undici.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as URLSession from "@urlsession/core/URLSession"
+import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
+import type { LookupFunction } from "node:net"
+import * as tls from "node:tls"
+import { Agent } from "undici"
+import * as HttpProtocol from "./internal/httpProtocol.js"
+
+/**
+ * What a Node session can take beyond its configuration.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Resolves host names instead of the operating system's resolver (`dns.lookup`). */
+  readonly lookup?: LookupFunction
+}
+
+/**
+ * A session over one undici `Agent` built from the configuration: at most
+ * `httpMaximumConnectionsPerHost` connections per origin, kept alive between requests, and
+ * trusting the configuration's `trustedCertificates` on top of Node's root certificates.
+ * Closing the layer cancels every task, invalidates the session and closes its connections.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { URLSession, URLSessionConfiguration } from "@urlsession/core"
+ * import { NodeURLSession } from "@urlsession/node"
+ *
+ * URLSession.data("http://127.0.0.1:8080/").pipe(
+ *   Effect.provide(NodeURLSession.layer(URLSessionConfiguration.ephemeral))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  configuration: URLSessionConfiguration.URLSessionConfiguration,
+  options?: Options
+): Layer.Layer<URLSession.URLSession> =>
+  Layer.scoped(
+    URLSession.URLSession,
+    Effect.gen(function*() {
+      if (URLSessionConfiguration.isBackground(configuration)) {
+        return yield* Effect.dieMessage(
+          "Background sessions need the transfer daemon, which is not built yet: use URLSessionConfiguration.default"
+        )
+      }
+      const agent = yield* Effect.acquireRelease(
+        Effect.sync(() => makeAgent(configuration, options)),
+        (agent) => Effect.promise(() => agent.destroy())
+      )
+      return yield* URLSession.make(configuration, { protocols: [HttpProtocol.make(agent)] })
+    })
+  )
+
+const makeAgent = (configuration: URLSessionConfiguration.URLSessionConfiguration, options: Options | undefined) =>
+  new Agent({
+    connections: configuration.httpMaximumConnectionsPerHost,
+    // The session's own idle and resource timers govern every phase of a load, so undici's
+    // separate connect, headers and body timers are turned off.
+    connectTimeout: 0,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connect: {
+      ...(configuration.trustedCertificates.length > 0
+        ? { ca: [...tls.rootCertificates, ...configuration.trustedCertificates] }
+        : {}),
+      ...(options?.lookup === undefined ? {} : { lookup: options.lookup })
+    }
+  })

@@ -1,0 +1,121 @@
+import * as URLError from "@urlsession/core/URLError"
+
+/**
+ * Translates what Node and undici throw into the most specific NSURLError code.
+ *
+ * Errors are matched by their `code` (Node's `E…` system codes, OpenSSL's verification
+ * codes, undici's `UND_ERR_…`, llhttp's `HPE_…`), looking through `cause` chains because
+ * undici wraps socket and TLS errors.
+ */
+export const toURLError = (error: unknown, failingURL: string): URLError.URLError => {
+  const code = codeFor(errorCodes(error))
+  return URLError.make(code, { failingURL, message: messageOf(error, code), cause: error })
+}
+
+const systemCodes: Readonly<Record<string, URLError.Code>> = {
+  // name resolution
+  ENOTFOUND: "CannotFindHost",
+  EAI_NONAME: "CannotFindHost",
+  EAI_NODATA: "CannotFindHost",
+  EAI_AGAIN: "DNSLookupFailed",
+  EAI_FAIL: "DNSLookupFailed",
+  // connecting
+  ECONNREFUSED: "CannotConnectToHost",
+  EHOSTUNREACH: "CannotConnectToHost",
+  EHOSTDOWN: "CannotConnectToHost",
+  EADDRNOTAVAIL: "CannotConnectToHost",
+  ENETUNREACH: "NotConnectedToInternet",
+  ENETDOWN: "NotConnectedToInternet",
+  ETIMEDOUT: "TimedOut",
+  UND_ERR_CONNECT_TIMEOUT: "TimedOut",
+  UND_ERR_HEADERS_TIMEOUT: "TimedOut",
+  UND_ERR_BODY_TIMEOUT: "TimedOut",
+  // a connection that ends or breaks before the response is complete
+  ECONNRESET: "NetworkConnectionLost",
+  ECONNABORTED: "NetworkConnectionLost",
+  EPIPE: "NetworkConnectionLost",
+  UND_ERR_SOCKET: "NetworkConnectionLost",
+  UND_ERR_CLOSED: "NetworkConnectionLost",
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: "NetworkConnectionLost",
+  // a response that is HTTP in form but not in substance
+  UND_ERR_HEADERS_OVERFLOW: "BadServerResponse",
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: "DataLengthExceedsMaximum",
+  HPE_INVALID_STATUS: "BadServerResponse",
+  HPE_UNEXPECTED_CONTENT_LENGTH: "BadServerResponse",
+  HPE_INVALID_CONTENT_LENGTH: "BadServerResponse",
+  HPE_INVALID_TRANSFER_ENCODING: "BadServerResponse",
+  HPE_HEADER_OVERFLOW: "BadServerResponse",
+  // a request we refuse to send as written
+  UND_ERR_INVALID_ARG: "BadURL",
+  ERR_INVALID_URL: "BadURL",
+  ERR_INVALID_CHAR: "BadURL",
+  ERR_INVALID_HTTP_TOKEN: "BadURL",
+  UND_ERR_NOT_SUPPORTED: "UnsupportedURL",
+  // aborted by us
+  UND_ERR_ABORTED: "Cancelled",
+  ABORT_ERR: "Cancelled"
+}
+
+// OpenSSL's certificate verification results, as Node reports them.
+const certificateCodes: Readonly<Record<string, URLError.Code>> = {
+  CERT_HAS_EXPIRED: "ServerCertificateHasBadDate",
+  CRL_HAS_EXPIRED: "ServerCertificateHasBadDate",
+  CERT_NOT_YET_VALID: "ServerCertificateNotYetValid",
+  CRL_NOT_YET_VALID: "ServerCertificateNotYetValid",
+  DEPTH_ZERO_SELF_SIGNED_CERT: "ServerCertificateUntrusted",
+  ERR_TLS_CERT_ALTNAME_INVALID: "ServerCertificateUntrusted",
+  CERT_SIGNATURE_FAILURE: "ServerCertificateUntrusted",
+  CERT_REVOKED: "ServerCertificateUntrusted",
+  CERT_REJECTED: "ServerCertificateUntrusted",
+  CERT_UNTRUSTED: "ServerCertificateUntrusted",
+  INVALID_CA: "ServerCertificateUntrusted",
+  INVALID_PURPOSE: "ServerCertificateUntrusted",
+  PATH_LENGTH_EXCEEDED: "ServerCertificateUntrusted",
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: "ServerCertificateUntrusted",
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: "ServerCertificateUntrusted",
+  SELF_SIGNED_CERT_IN_CHAIN: "ServerCertificateHasUnknownRoot",
+  UNABLE_TO_GET_ISSUER_CERT: "ServerCertificateHasUnknownRoot",
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: "ServerCertificateHasUnknownRoot",
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: "ServerCertificateHasUnknownRoot",
+  // the server asked for a client certificate we did not have, or refused ours
+  ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED: "ClientCertificateRequired",
+  ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE: "ClientCertificateRejected",
+  ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN: "ClientCertificateRejected",
+  ERR_SSL_TLSV1_ALERT_UNKNOWN_CA: "ClientCertificateRejected"
+}
+
+const codeFor = (codes: ReadonlyArray<string>): URLError.Code => {
+  // The most specific reason wins: a certificate verdict explains a reset that follows it.
+  for (const code of codes) {
+    const certificate = certificateCodes[code]
+    if (certificate !== undefined) return certificate
+  }
+  for (const code of codes) {
+    const system = systemCodes[code]
+    if (system !== undefined) return system
+    if (code.startsWith("HPE_")) return "CannotParseResponse"
+    if (code.startsWith("ERR_SSL_") || code === "EPROTO" || code.startsWith("ERR_TLS_")) return "SecureConnectionFailed"
+  }
+  return "Unknown"
+}
+
+const errorCodes = (error: unknown): ReadonlyArray<string> => {
+  const codes: Array<string> = []
+  const seen = new Set<unknown>()
+  let current: unknown = error
+  while (typeof current === "object" && current !== null && !seen.has(current)) {
+    seen.add(current)
+    const code = (current as { readonly code?: unknown }).code
+    if (typeof code === "string") codes.push(code)
+    if (current instanceof AggregateError) {
+      for (const inner of current.errors) codes.push(...errorCodes(inner))
+    }
+    current = (current as { readonly cause?: unknown }).cause
+  }
+  return codes
+}
+
+const messageOf = (error: unknown, code: URLError.Code): string => {
+  const detail = error instanceof Error && error.message !== "" ? `: ${error.message}` : ""
+  return `${code} (${URLError.rawValue(code)})${detail}`
+}
