@@ -10,6 +10,7 @@ import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfigurati
 import type { LookupFunction } from "node:net"
 import * as tls from "node:tls"
 import { Agent } from "undici"
+import * as Connector from "./internal/connector.js"
 import * as HttpProtocol from "./internal/httpProtocol.js"
 
 /**
@@ -55,26 +56,26 @@ export const layer = (
           "Background sessions need the transfer daemon, which is not built yet: use URLSessionConfiguration.default"
         )
       }
+      const connector = Connector.make({
+        ...(configuration.trustedCertificates.length > 0
+          ? { ca: [...tls.rootCertificates, ...configuration.trustedCertificates] }
+          : {}),
+        ...(options?.lookup === undefined ? {} : { lookup: options.lookup }),
+        // The session's own idle and resource timers govern every phase of a load, so
+        // undici's separate connect, headers and body timers are turned off.
+        timeout: 0
+      })
       const agent = yield* Effect.acquireRelease(
-        Effect.sync(() => makeAgent(configuration, options)),
+        Effect.sync(() =>
+          new Agent({
+            connections: configuration.httpMaximumConnectionsPerHost,
+            headersTimeout: 0,
+            bodyTimeout: 0,
+            connect: connector.connect
+          })
+        ),
         (agent) => Effect.promise(() => agent.destroy())
       )
-      return yield* URLSession.make(configuration, { protocols: [HttpProtocol.make(agent)] })
+      return yield* URLSession.make(configuration, { protocols: [HttpProtocol.make(agent, connector)] })
     })
   )
-
-const makeAgent = (configuration: URLSessionConfiguration.URLSessionConfiguration, options: Options | undefined) =>
-  new Agent({
-    connections: configuration.httpMaximumConnectionsPerHost,
-    // The session's own idle and resource timers govern every phase of a load, so undici's
-    // separate connect, headers and body timers are turned off.
-    connectTimeout: 0,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-    connect: {
-      ...(configuration.trustedCertificates.length > 0
-        ? { ca: [...tls.rootCertificates, ...configuration.trustedCertificates] }
-        : {}),
-      ...(options?.lookup === undefined ? {} : { lookup: options.lookup })
-    }
-  })

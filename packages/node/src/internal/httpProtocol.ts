@@ -4,6 +4,7 @@ import * as Stream from "effect/Stream"
 import type { URLProtocol } from "@urlsession/core/URLProtocol"
 import * as URLResponse from "@urlsession/core/URLResponse"
 import type { Dispatcher } from "undici"
+import type { Connector } from "./connector.js"
 import { toURLError } from "./nodeErrors.js"
 
 /**
@@ -13,10 +14,11 @@ import { toURLError } from "./nodeErrors.js"
  * consumer that stops pulling leaves undici's buffer full and undici stops reading the
  * socket. Closing the task's scope destroys the body, which aborts the request.
  */
-export const make = (dispatcher: Dispatcher): URLProtocol => ({
+export const make = (dispatcher: Dispatcher, connector: Connector): URLProtocol => ({
   canInit: (url) => url.protocol === "http:" || url.protocol === "https:",
   startLoading: (request, url) =>
     Effect.gen(function*() {
+      const failure = (error: unknown) => toURLError(connector.alertBehind(error) ?? error, request.url)
       const { body, headers, statusCode } = yield* Effect.tryPromise({
         try: (signal) =>
           dispatcher.request({
@@ -27,7 +29,7 @@ export const make = (dispatcher: Dispatcher): URLProtocol => ({
             body: Option.getOrNull(request.body),
             signal
           }),
-        catch: (error) => toURLError(error, request.url)
+        catch: failure
       })
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {
@@ -36,7 +38,7 @@ export const make = (dispatcher: Dispatcher): URLProtocol => ({
       )
       return {
         response: URLResponse.fromHTTPHead({ url: url.href, statusCode, headers }),
-        body: Stream.fromAsyncIterable(body as AsyncIterable<Uint8Array>, (error) => toURLError(error, request.url))
+        body: Stream.fromAsyncIterable(body as AsyncIterable<Uint8Array>, failure)
       }
     })
 })

@@ -36,8 +36,9 @@ const systemCodes: Readonly<Record<string, URLError.Code>> = {
   EPIPE: "NetworkConnectionLost",
   UND_ERR_SOCKET: "NetworkConnectionLost",
   UND_ERR_CLOSED: "NetworkConnectionLost",
-  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: "NetworkConnectionLost",
-  // a response that is HTTP in form but not in substance
+  // a response that is HTTP in form but not in substance (a complete message whose length
+  // disagrees with its header: conflicting or wrong Content-Length)
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: "BadServerResponse",
   UND_ERR_HEADERS_OVERFLOW: "BadServerResponse",
   UND_ERR_RES_EXCEEDED_MAX_SIZE: "DataLengthExceedsMaximum",
   HPE_INVALID_STATUS: "BadServerResponse",
@@ -99,6 +100,14 @@ const codeFor = (codes: ReadonlyArray<string>): URLError.Code => {
   return "Unknown"
 }
 
+// undici's HTTPParserError often carries no code: its message names llhttp's complaint.
+const parserErrorCode = (error: { readonly name?: unknown; readonly message?: unknown }): string | undefined => {
+  if (error.name !== "HTTPParserError") return undefined
+  return typeof error.message === "string" && error.message.includes("Invalid response status")
+    ? "HPE_INVALID_STATUS"
+    : "HPE_PARSE_ERROR"
+}
+
 const errorCodes = (error: unknown): ReadonlyArray<string> => {
   const codes: Array<string> = []
   const seen = new Set<unknown>()
@@ -107,6 +116,8 @@ const errorCodes = (error: unknown): ReadonlyArray<string> => {
     seen.add(current)
     const code = (current as { readonly code?: unknown }).code
     if (typeof code === "string") codes.push(code)
+    const parserCode = parserErrorCode(current)
+    if (parserCode !== undefined) codes.push(parserCode)
     if (current instanceof AggregateError) {
       for (const inner of current.errors) codes.push(...errorCodes(inner))
     }
