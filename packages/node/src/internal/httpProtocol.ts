@@ -1,18 +1,17 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type { URLProtocol } from "@urlsession/core/URLProtocol"
 import * as URLResponse from "@urlsession/core/URLResponse"
 import type { Dispatcher } from "undici"
 import type { Connector } from "./connector.js"
 import { toURLError } from "./nodeErrors.js"
+import * as ReadableBody from "./readableBody.js"
 
 /**
  * `http:` and `https:` over an undici dispatcher (the session's `Agent`).
  *
- * The body is read through the response stream's async iterator, one chunk per pull, so a
- * consumer that stops pulling leaves undici's buffer full and undici stops reading the
- * socket. Closing the task's scope destroys the body, which aborts the request.
+ * The body is read only when the task pulls, so a consumer that stops pulling leaves
+ * undici's buffer full and undici stops reading the socket. Closing the task's scope destroys the body, which aborts the request.
  */
 export const make = (dispatcher: Dispatcher, connector: Connector): URLProtocol => ({
   canInit: (url) => url.protocol === "http:" || url.protocol === "https:",
@@ -38,7 +37,7 @@ export const make = (dispatcher: Dispatcher, connector: Connector): URLProtocol 
       )
       return {
         response: URLResponse.fromHTTPHead({ url: url.href, statusCode, headers }),
-        body: Stream.fromAsyncIterable(body as AsyncIterable<Uint8Array>, failure)
+        body: ReadableBody.fromReadable(body, failure)
       }
     })
 })

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "@effect/vitest"
+import { URLSession, URLSessionConfiguration } from "@urlsession/core"
+import { NodeURLSession } from "@urlsession/node"
+import { Effect } from "effect"
+import { createHash } from "node:crypto"
+import { httpServer } from "../fixtures/servers.js"
+
+const session = NodeURLSession.layer(URLSessionConfiguration.default)
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
+
+/** Serves `size` bytes as fast as the client reads them, recording when it must wait. */
+const backpressuredServer = (size: number) =>
+  Effect.gen(function*() {
+    const body = Buffer.alloc(size, "abcdefgh")
+    const progress = { written: 0, waitingForDrain: false }
+    const server = yield* httpServer((_, response) => {
+      response.writeHead(200, { "Content-Length": String(size) })
+      const writeMore = () => {
+        progress.waitingForDrain = false
+        while (progress.written < size) {
+          const piece = body.subarray(progress.written, progress.written + 64 * 1024)
+          progress.written += piece.length
+          if (!response.write(piece)) {
+            progress.waitingForDrain = true
+            return void response.once("drain", writeMore)
+          }
+        }
+        response.end()
+      }
+      writeMore()
+    })
+    return { url: server.url, body, progress }
+  })
+
+const waitUntil = (condition: () => boolean) =>
+  Effect.gen(function*() {
+    while (!condition()) yield* Effect.sleep("5 millis")
+  })
+
+describe("suspend and resume", () => {
+  it.live("suspend stops reading so the server is backpressured; resume finishes the body", () =>
+    Effect.gen(function*() {
+      const server = yield* backpressuredServer(32 * 1024 * 1024)
+      const task = yield* URLSession.dataTask(server.url)
+      yield* task.resume
+      yield* waitUntil(() => server.progress.written > 0)
+      yield* task.suspend
+      expect(yield* task.state).toBe("suspended")
+      expect((yield* URLSession.allTasks).map((t) => t.taskIdentifier)).toEqual([task.taskIdentifier])
+
+      // Once every buffer between the two is full, neither side moves.
+      yield* waitUntil(() => server.progress.waitingForDrain)
+      const received = yield* task.countOfBytesReceived
+      const written = server.progress.written
+      yield* Effect.sleep("300 millis")
+      expect(yield* task.countOfBytesReceived).toBe(received)
+      expect(server.progress.written).toBe(written)
+      expect(written).toBeLessThan(server.body.length)
+
+      yield* task.resume
+      expect(yield* task.state).toBe("running")
+      const { data } = yield* task.await
+      expect(sha256(data)).toBe(sha256(server.body))
+    }).pipe(Effect.provide(session), Effect.scoped))
+
+  it.scoped("suspend before resume and extra resumes change nothing", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_, response) => response.end("ok"))
+      const task = yield* URLSession.dataTask(server.url)
+      yield* task.suspend
+      expect(yield* task.state).toBe("suspended")
+      yield* task.resume
+      yield* task.resume
+      expect(new TextDecoder().decode((yield* task.await).data)).toBe("ok")
+      expect(server.connections.accepted()).toBe(1)
+    }).pipe(Effect.provide(session)))
+})

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "@effect/vitest"
+import { URLRequest, URLSession, URLSessionConfiguration } from "@urlsession/core"
+import { NodeURLSession } from "@urlsession/node"
+import { Deferred, Effect, Exit, Fiber, Option, TestClock } from "effect"
+import type * as http from "node:http"
+import { httpServer } from "../fixtures/servers.js"
+
+const configured = (overrides: URLSessionConfiguration.Overrides) =>
+  NodeURLSession.layer(URLSessionConfiguration.default.pipe(URLSessionConfiguration.with(overrides)))
+
+/** A server that accepts requests and never answers them. */
+const silentServer = Effect.gen(function*() {
+  const requested = yield* Deferred.make<void>()
+  const server = yield* httpServer(() => Deferred.unsafeDone(requested, Exit.void))
+  return { url: server.url, requested }
+})
+
+/** A server that sends one byte every `everyMillis`, forever or `count` times. */
+const tricklingServer = (everyMillis: number, count = Infinity) =>
+  httpServer((_: http.IncomingMessage, response: http.ServerResponse) => {
+    response.writeHead(200, { "Content-Type": "text/plain" })
+    let sent = 0
+    const timer = setInterval(() => {
+      response.write(".")
+      if (++sent >= count) {
+        clearInterval(timer)
+        response.end()
+      }
+    }, everyMillis)
+    response.on("close", () => clearInterval(timer))
+  })
+
+describe("timeouts (TestClock)", () => {
+  it.scoped("timeoutIntervalForRequest (60 s by default) fails a silent load with TimedOut", () =>
+    Effect.gen(function*() {
+      const server = yield* silentServer
+      const loading = yield* Effect.fork(URLSession.data(server.url))
+      yield* Deferred.await(server.requested)
+      yield* TestClock.adjust("59 seconds")
+      expect(Option.isNone(yield* Fiber.poll(loading))).toBe(true)
+      yield* TestClock.adjust("2 seconds")
+      const error = yield* Effect.flip(Fiber.join(loading))
+      expect(error.code).toBe("TimedOut")
+      expect(error.errorCode).toBe(-1001)
+      expect(error.failingURL).toBe(server.url)
+    }).pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default))))
+
+  it.scoped("a request's own timeoutInterval wins over the session's", () =>
+    Effect.gen(function*() {
+      const server = yield* silentServer
+      const request = URLRequest.make(server.url).pipe(URLRequest.setTimeoutInterval("5 seconds"))
+      const loading = yield* Effect.fork(URLSession.data(request))
+      yield* Deferred.await(server.requested)
+      yield* TestClock.adjust("6 seconds")
+      expect((yield* Effect.flip(Fiber.join(loading))).code).toBe("TimedOut")
+    }).pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default))))
+
+  it.scoped("timeoutIntervalForResource bounds the whole task", () =>
+    Effect.gen(function*() {
+      const server = yield* silentServer
+      const loading = yield* Effect.fork(URLSession.data(server.url))
+      yield* Deferred.await(server.requested)
+      yield* TestClock.adjust("11 seconds")
+      const error = yield* Effect.flip(Fiber.join(loading))
+      expect(error.code).toBe("TimedOut")
+      expect(error.message).toContain("resource")
+    }).pipe(Effect.provide(configured({ timeoutIntervalForResource: "10 seconds" }))))
+})
+
+describe("timeouts (real time)", () => {
+  it.live("a sub-second idle timeout fires on a silent server", () =>
+    Effect.gen(function*() {
+      const server = yield* silentServer
+      const error = yield* Effect.flip(URLSession.data(server.url))
+      expect(error.code).toBe("TimedOut")
+    }).pipe(Effect.provide(configured({ timeoutIntervalForRequest: "200 millis" })), Effect.scoped))
+
+  it.live("every byte re-arms the idle timer: a slow but moving body never times out", () =>
+    Effect.gen(function*() {
+      const server = yield* tricklingServer(40, 15)
+      const { data } = yield* URLSession.data(server.url)
+      expect(new TextDecoder().decode(data)).toBe(".".repeat(15))
+    }).pipe(Effect.provide(configured({ timeoutIntervalForRequest: "400 millis" })), Effect.scoped))
+
+  it.live("the resource timeout fires even while bytes keep arriving", () =>
+    Effect.gen(function*() {
+      const server = yield* tricklingServer(40)
+      const error = yield* Effect.flip(URLSession.data(server.url))
+      expect(error.code).toBe("TimedOut")
+      expect(error.message).toContain("resource")
+    }).pipe(
+      Effect.provide(configured({ timeoutIntervalForRequest: "400 millis", timeoutIntervalForResource: "600 millis" })),
+      Effect.scoped
+    ))
+})
