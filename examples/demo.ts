@@ -1,0 +1,27 @@
+/**
+ * `npm run demo`: starts a local server and runs the examples against it.
+ */
+import { Console, Effect } from "effect"
+import { cancellation } from "./cancellation.js"
+import { dataTask } from "./data-task.js"
+import { demoServer } from "./server.js"
+import { taskEvents } from "./task-events.js"
+
+const examples = [
+  ["A data task (examples/data-task.ts)", dataTask],
+  ["The events of one task (examples/task-events.ts)", taskEvents],
+  ["Cancellation by interruption (examples/cancellation.ts)", cancellation]
+] as const
+
+const demo = Effect.gen(function*() {
+  const { baseURL } = yield* demoServer
+  yield* Console.log(`Demo server on ${baseURL}\n`)
+  for (const [title, example] of examples) {
+    yield* Console.log(title)
+    yield* example(baseURL)
+    yield* Console.log("")
+  }
+  yield* Console.log("Done.")
+})
+
+await Effect.runPromise(Effect.scoped(demo))

@@ -1,0 +1,52 @@
+/**
+ * The local server the examples talk to: started by `npm run demo` (and by each example when
+ * run on its own), on 127.0.0.1 and a free port.
+ *
+ * - `/hello`  a small JSON greeting
+ * - `/chunks` five text chunks, 50 ms apart
+ * - `/slow`   a response head, then nothing: for cancellation
+ */
+import { Effect } from "effect"
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+
+export const demoServer = Effect.acquireRelease(
+  Effect.async<http.Server>((resume) => {
+    const server = http.createServer((request, response) => {
+      switch (request.url) {
+        case "/hello":
+          response.setHeader("Content-Type", "application/json; charset=utf-8")
+          return void response.end(JSON.stringify({ greeting: "hello from 127.0.0.1" }))
+        case "/chunks": {
+          response.setHeader("Content-Type", "text/plain; charset=utf-8")
+          let sent = 0
+          const timer = setInterval(() => {
+            response.write(`chunk ${++sent}\n`)
+            if (sent === 5) {
+              clearInterval(timer)
+              response.end()
+            }
+          }, 50)
+          return void response.on("close", () => clearInterval(timer))
+        }
+        case "/slow":
+          response.writeHead(200, { "Content-Type": "text/plain" })
+          response.write("this response never ends\n")
+          return void request.socket.on("close", () => console.log("  server: the client closed the connection"))
+        default:
+          response.statusCode = 404
+          response.end("not found")
+      }
+    })
+    server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
+  }),
+  (server) =>
+    Effect.async<void>((resume) => {
+      server.closeAllConnections()
+      server.close(() => resume(Effect.void))
+    })
+).pipe(Effect.map((server) => ({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })))
+
+/** Runs `program` against a fresh demo server: what each example does when run by itself. */
+export const runWithDemoServer = <A, E>(program: (baseURL: string) => Effect.Effect<A, E>) =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(demoServer, ({ baseURL }) => program(baseURL))))
