@@ -3,6 +3,7 @@ import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsessio
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import type * as http from "node:http"
+import { collectCompletions } from "../fixtures/events.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
@@ -49,13 +50,7 @@ describe("cancellation", () => {
   it.scoped("interrupting the fiber that awaits URLSession.data cancels the task", () =>
     Effect.gen(function*() {
       const server = yield* hangingServer
-      const completions = yield* URLSession.events.pipe(
-        Stream.filter(URLSessionEvent.$is("DidCompleteWithError")),
-        Stream.take(1),
-        Stream.runCollect,
-        Effect.fork
-      )
-      yield* Effect.yieldNow()
+      const completions = yield* collectCompletions(1)
       const loading = yield* Effect.fork(URLSession.data(server.url))
       yield* Deferred.await(server.requested)
       yield* Fiber.interrupt(loading)

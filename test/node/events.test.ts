@@ -3,6 +3,7 @@ import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsessio
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Effect, Fiber, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
+import { collectCompletions } from "../fixtures/events.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
@@ -68,13 +69,7 @@ describe("events", () => {
   it.scoped("the session's events carry every task's events", () =>
     Effect.gen(function*() {
       const server = yield* httpServer((request, response) => response.end(request.url))
-      const observed = yield* URLSession.events.pipe(
-        Stream.filter(URLSessionEvent.$is("DidCompleteWithError")),
-        Stream.take(3),
-        Stream.runCollect,
-        Effect.fork
-      )
-      yield* Effect.yieldNow()
+      const observed = yield* collectCompletions(3)
       const tasks = yield* Effect.forEach(["/a", "/b", "/c"], (path) => URLSession.dataTask(server.url + path))
       yield* Effect.forEach(tasks, (task) => task.resume)
       yield* Effect.forEach(tasks, (task) => task.await)
