@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { URLRequest, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect"
-import { httpServer, readBody } from "../fixtures/servers.js"
+import { closedPort, httpServer, readBody } from "../fixtures/servers.js"
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data)
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
@@ -152,6 +152,24 @@ describe("data tasks over HTTP", () => {
       expect((response as URLResponse.HTTPURLResponse).statusCode).toBe(201)
       const chunks = yield* Stream.runCollect(body)
       expect(Chunk.toArray(chunks).map(text).join("")).toBe("first,second")
+    }).pipe(Effect.provide(session)))
+
+  it.scoped("bytes fails with the load's error when no response arrives", () =>
+    Effect.gen(function*() {
+      const url = `http://127.0.0.1:${yield* closedPort}/`
+      const error = yield* Effect.flip(URLSession.bytes(url))
+      expect(error.code).toBe("CannotConnectToHost")
+    }).pipe(Effect.provide(session)))
+
+  it.scoped("bytes: a body cut short fails the stream with NetworkConnectionLost", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_, response) => {
+        response.writeHead(200, { "Content-Length": "100000" })
+        response.write("x".repeat(1000), () => response.socket!.destroy())
+      })
+      const { body } = yield* URLSession.bytes(server.url)
+      const error = yield* Effect.flip(Stream.runDrain(body))
+      expect(error.code).toBe("NetworkConnectionLost")
     }).pipe(Effect.provide(session)))
 
   it.effect("a background configuration is refused until the transfer daemon exists", () =>
