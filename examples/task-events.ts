@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url"
 import { runWithDemoServer } from "./server.js"
 
 const describe = URLSessionEvent.$match({
+  WillPerformHTTPRedirection: ({ newRequest }) => `redirected to ${newRequest.url}`,
   DidReceiveResponse: ({ response }) => `response, ${Option.getOrElse(response.mimeType, () => "no type")}`,
   DidReceiveData: ({ data }) => `${data.byteLength} bytes: ${JSON.stringify(new TextDecoder().decode(data))}`,
   DidCompleteWithError: ({ error }) =>

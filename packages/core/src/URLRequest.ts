@@ -163,3 +163,39 @@ export const setTimeoutInterval: {
   (self: URLRequest, timeout: Duration.DurationInput): URLRequest =>
     update(self, { timeoutInterval: Option.some(Duration.decode(timeout)) })
 )
+
+/**
+ * Removes a header field, whatever the case of its name.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const removeHeader: {
+  (name: string): (self: URLRequest) => URLRequest
+  (self: URLRequest, name: string): URLRequest
+} = dual(
+  2,
+  (self: URLRequest, name: string): URLRequest => update(self, { headers: HeaderFields.remove(self.headers, name) })
+)
+
+/**
+ * Removes the body.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const removeBody = (self: URLRequest): URLRequest => update(self, { body: Option.none() })
+
+/**
+ * Sets the URL, keeping everything else.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setURL: {
+  (url: string | URL): (self: URLRequest) => URLRequest
+  (self: URLRequest, url: string | URL): URLRequest
+} = dual(
+  2,
+  (self: URLRequest, url: string | URL): URLRequest => update(self, { url: typeof url === "string" ? url : url.href })
+)

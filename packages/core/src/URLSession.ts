@@ -30,6 +30,7 @@ import type { URLProtocol } from "./URLProtocol.js"
 import type { URLRequest } from "./URLRequest.js"
 import type { URLResponse } from "./URLResponse.js"
 import type { URLSessionConfiguration } from "./URLSessionConfiguration.js"
+import type { URLSessionDelegate } from "./URLSessionDelegate.js"
 import type { URLSessionEvent } from "./URLSessionEvent.js"
 import type { DataResult, URLSessionDataTask, URLSessionTask } from "./URLSessionTask.js"
 
@@ -82,15 +83,17 @@ export const URLSession: Context.Tag<URLSession, URLSession> = Context.GenericTa
 
 /**
  * Makes a session in the current scope, loading URLs with `protocols` (the first that can
- * load a URL does). Platform packages wrap this in a layer with their protocols.
+ * load a URL does) and asking `delegate` for its decisions. Platform packages wrap this in
+ * a layer with their protocols.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
   configuration: URLSessionConfiguration,
-  options: { readonly protocols: ReadonlyArray<URLProtocol> }
-): Effect.Effect<URLSession, never, Scope.Scope> => internal.make(configuration, options.protocols)
+  options: { readonly protocols: ReadonlyArray<URLProtocol>; readonly delegate?: URLSessionDelegate | undefined }
+): Effect.Effect<URLSession, never, Scope.Scope> =>
+  internal.make(configuration, options.protocols, options.delegate ?? {})
 
 /**
  * Creates a suspended data task in the current session.

@@ -31,6 +31,9 @@ export interface URLSessionConfiguration extends Pipeable {
   /** PEM certificates trusted as roots in addition to the platform's own, for server trust
    * evaluation (a private CA, or a self-signed development server). */
   readonly trustedCertificates: ReadonlyArray<string>
+  /** Whether a redirect may lead from `https` to plain `http`. Default: `false`: such a
+   * redirect fails with `AppTransportSecurityRequiresSecureConnection` (-1022). */
+  readonly allowsInsecureRedirects: boolean
 }
 
 /**
@@ -45,6 +48,7 @@ export interface Overrides {
   readonly httpMaximumConnectionsPerHost?: number
   readonly httpAdditionalHeaders?: Readonly<Record<string, string>>
   readonly trustedCertificates?: ReadonlyArray<string>
+  readonly allowsInsecureRedirects?: boolean
 }
 
 const Proto = {
@@ -68,7 +72,8 @@ export const defaultConfiguration: URLSessionConfiguration = build({
   timeoutIntervalForResource: Duration.days(7),
   httpMaximumConnectionsPerHost: 6,
   httpAdditionalHeaders: {},
-  trustedCertificates: []
+  trustedCertificates: [],
+  allowsInsecureRedirects: false
 })
 
 export {
@@ -142,7 +147,8 @@ const withOverrides: {
       : Duration.decode(overrides.timeoutIntervalForResource),
     httpMaximumConnectionsPerHost: connections,
     httpAdditionalHeaders: overrides.httpAdditionalHeaders ?? self.httpAdditionalHeaders,
-    trustedCertificates: overrides.trustedCertificates ?? self.trustedCertificates
+    trustedCertificates: overrides.trustedCertificates ?? self.trustedCertificates,
+    allowsInsecureRedirects: overrides.allowsInsecureRedirects ?? self.allowsInsecureRedirects
   })
 })
 

@@ -2,9 +2,10 @@
  * What Apple delivers to a session's delegate, as values: one variant per delegate callback.
  *
  * A task's events come in the order of "Life cycle of a URL session":
- * `DidReceiveResponse`, zero or more `DidReceiveData`, then `DidCompleteWithError` last.
+ * one `WillPerformHTTPRedirection` per redirect followed, `DidReceiveResponse`, zero or more
+ * `DidReceiveData`, then `DidCompleteWithError` last.
  * A session's own last event is `DidBecomeInvalidWithError`. Variants for the callbacks of
- * features not built yet (redirects, uploads, downloads, challenges, caching, metrics)
+ * features not built yet (uploads, downloads, challenges, caching, metrics)
  * arrive with those features.
  *
  * @since 0.1.0
@@ -12,7 +13,8 @@
 import * as Data from "effect/Data"
 import type * as Option from "effect/Option"
 import type { URLError } from "./URLError.js"
-import type { URLResponse } from "./URLResponse.js"
+import type { URLRequest } from "./URLRequest.js"
+import type { HTTPURLResponse, URLResponse } from "./URLResponse.js"
 
 /**
  * @since 0.1.0
@@ -21,6 +23,13 @@ import type { URLResponse } from "./URLResponse.js"
 export type URLSessionEvent = Data.TaggedEnum<{
   /** The response head arrived (`urlSession(_:dataTask:didReceive:completionHandler:)`). */
   DidReceiveResponse: { readonly taskIdentifier: number; readonly response: URLResponse }
+  /** A response redirects; `newRequest` is the request the session will send next unless the
+   * delegate decides otherwise (`urlSession(_:task:willPerformHTTPRedirection:newRequest:…)`). */
+  WillPerformHTTPRedirection: {
+    readonly taskIdentifier: number
+    readonly response: HTTPURLResponse
+    readonly newRequest: URLRequest
+  }
   /** A chunk of the body arrived (`urlSession(_:dataTask:didReceive:)`). */
   DidReceiveData: { readonly taskIdentifier: number; readonly data: Uint8Array }
   /** The task finished: `None` on success, else why it failed (`urlSession(_:task:didCompleteWithError:)`). */
@@ -41,7 +50,8 @@ export const {
   DidBecomeInvalidWithError,
   DidCompleteWithError,
   DidReceiveData,
-  DidReceiveResponse
+  DidReceiveResponse,
+  WillPerformHTTPRedirection
 } = Data.taggedEnum<URLSessionEvent>()
 
 /**

@@ -31,6 +31,11 @@ export * as URLSessionConfiguration from "./URLSessionConfiguration.js"
 /**
  * @since 0.1.0
  */
+export * as URLSessionDelegate from "./URLSessionDelegate.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as URLSessionEvent from "./URLSessionEvent.js"
 
 /**

@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as URLSession from "@urlsession/core/URLSession"
 import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
+import type * as URLSessionDelegate from "@urlsession/core/URLSessionDelegate"
 import type { LookupFunction } from "node:net"
 import * as tls from "node:tls"
 import { Agent } from "undici"
@@ -20,6 +21,8 @@ import * as HttpProtocol from "./internal/httpProtocol.js"
  * @category models
  */
 export interface Options {
+  /** The session's delegate: the decisions it takes over from Apple's defaults. */
+  readonly delegate?: URLSessionDelegate.URLSessionDelegate
   /** Resolves host names instead of the operating system's resolver (`dns.lookup`). */
   readonly lookup?: LookupFunction
 }
@@ -76,6 +79,9 @@ export const layer = (
         ),
         (agent) => Effect.promise(() => agent.destroy())
       )
-      return yield* URLSession.make(configuration, { protocols: [HttpProtocol.make(agent, connector)] })
+      return yield* URLSession.make(configuration, {
+        protocols: [HttpProtocol.make(agent, connector)],
+        delegate: options?.delegate
+      })
     })
   )

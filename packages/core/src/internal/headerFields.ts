@@ -28,6 +28,14 @@ export const set = (fields: HeaderFields, name: string, value: string): HeaderFi
   return next
 }
 
+export const remove = (fields: HeaderFields, name: string): HeaderFields => {
+  const existing = keyOf(fields, name)
+  if (existing === undefined) return fields
+  const next: Record<string, string> = { ...fields }
+  delete next[existing]
+  return next
+}
+
 export const merge = (fields: HeaderFields, overrides: HeaderFields): HeaderFields => {
   let next = fields
   for (const name in overrides) next = set(next, name, overrides[name]!)

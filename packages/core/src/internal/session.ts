@@ -11,6 +11,7 @@ import * as URLRequest from "../URLRequest.js"
 import type { URLResponse } from "../URLResponse.js"
 import type { StreamedResponse, URLSession } from "../URLSession.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
+import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { DataResult, URLSessionTask } from "../URLSessionTask.js"
 import { EventHub } from "./eventHub.js"
@@ -21,7 +22,8 @@ const streamedChunksAhead = 16
 
 export const make = (
   configuration: URLSessionConfiguration,
-  protocols: ReadonlyArray<URLProtocol>
+  protocols: ReadonlyArray<URLProtocol>,
+  delegate: URLSessionDelegate
 ): Effect.Effect<URLSession, never, Scope.Scope> =>
   Effect.gen(function*() {
     const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>()
@@ -32,6 +34,7 @@ export const make = (
     const environment: Task.TaskEnvironment = {
       configuration,
       protocols,
+      delegate,
       sessionEvents,
       fork: (effect) => FiberSet.run(fibers, effect),
       onFinished: (taskIdentifier) => tasks.delete(taskIdentifier)

@@ -7,17 +7,20 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
 import type { URLProtocol } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
-import type { URLResponse } from "../URLResponse.js"
+import { type HTTPURLResponse, isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
+import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { State, URLSessionTask } from "../URLSessionTask.js"
 import type { EventHub } from "./eventHub.js"
 import { EventHub as TaskEventHub } from "./eventHub.js"
-import * as HeaderFields from "./headerFields.js"
+import * as Redirect from "./redirect.js"
+import * as RequestRules from "./requestRules.js"
 
 /** Where a task's response and body go, and what its `await` gives on success. */
 export interface Delivery<A> {
@@ -32,6 +35,7 @@ export interface Delivery<A> {
 export interface TaskEnvironment {
   readonly configuration: URLSessionConfiguration
   readonly protocols: ReadonlyArray<URLProtocol>
+  readonly delegate: URLSessionDelegate
   readonly sessionEvents: EventHub<URLSessionEvent.URLSessionEvent>
   /** Forks a task's fiber into the session's scope. */
   readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<Fiber.RuntimeFiber<void>>
@@ -62,6 +66,7 @@ export const make = <A>(
   let received = 0
   let expected = -1
   let lastActivity = 0
+  const originalOrigin = originOf(originalRequest.url)
 
   const observed = () => events.active || environment.sessionEvents.active
   const emit = (event: URLSessionEvent.TaskEvent) =>
@@ -85,23 +90,78 @@ export const make = <A>(
         : delivered
     }))
 
+  // One request/response exchange. A followed redirect ends the hop (its scope closes, which
+  // releases the redirect's connection) and names the next request.
+  const loadHop = (
+    request: URLRequest.URLRequest,
+    redirects: number,
+    clock: Clock.Clock
+  ): Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope> =>
+    Effect.gen(function*() {
+      const url = yield* parseURL(request.url)
+      currentRequest = yield* RequestRules.prepare(request, environment.configuration, {
+        crossOrigin: redirects > 0 && url.origin !== originalOrigin
+      })
+      const protocol = yield* selectProtocol(url)
+      const loading = yield* protocol.startLoading(currentRequest, url)
+      lastActivity = clock.unsafeCurrentTimeMillis()
+      response = Option.some(loading.response)
+      if (isHTTPURLResponse(loading.response)) {
+        const next = yield* followRedirect(url, loading.response, redirects)
+        if (Option.isSome(next)) return { _tag: "Redirect", request: next.value } as const
+      }
+      expected = loading.response.expectedContentLength
+      if (observed()) yield* emit(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
+      const disposition = environment.delegate.didReceiveResponse === undefined
+        ? "allow"
+        : yield* environment.delegate.didReceiveResponse(handle, loading.response)
+      if (disposition === "cancel") {
+        return yield* Effect.fail(failure("Cancelled", "The delegate cancelled the task on its response."))
+      }
+      yield* delivery.onResponse(loading.response)
+      yield* Stream.runForEach(loading.body, deliver(clock))
+      return { _tag: "Done", value: delivery.result(loading.response) } as const
+    })
+
+  const followRedirect = (url: URL, redirectResponse: HTTPURLResponse, redirects: number) =>
+    Option.match(Redirect.redirectRequest(currentRequest, url, redirectResponse), {
+      onNone: () => Effect.succeedNone,
+      onSome: (next) => {
+        if (Redirect.isDowngrade(url, next.url) && !environment.configuration.allowsInsecureRedirects) {
+          return Effect.fail(URLError.make("AppTransportSecurityRequiresSecureConnection", {
+            failingURL: next.url.href,
+            message: `Refused to follow a redirect from https to ${next.url.href}`
+          }))
+        }
+        if (redirects >= Redirect.maximumRedirects) {
+          return Effect.fail(URLError.make("HTTPTooManyRedirects", {
+            failingURL: next.url.href,
+            message: `More than ${Redirect.maximumRedirects} redirects`
+          }))
+        }
+        const announce = observed()
+          ? emit(URLSessionEvent.WillPerformHTTPRedirection({
+            taskIdentifier,
+            response: redirectResponse,
+            newRequest: next.request
+          }))
+          : Effect.void
+        const decide = environment.delegate.willPerformHTTPRedirection === undefined
+          ? Effect.succeed(Option.some(next.request))
+          : environment.delegate.willPerformHTTPRedirection(handle, redirectResponse, next.request)
+        return Effect.zipRight(announce, decide)
+      }
+    })
+
   const load = Effect.gen(function*() {
     const clock = yield* Effect.clock
-    const url = yield* parseURL(currentRequest.url)
-    const protocol = yield* selectProtocol(url)
-    currentRequest = URLRequest.setHeaders(
-      originalRequest,
-      HeaderFields.withDefaults(originalRequest.headers, environment.configuration.httpAdditionalHeaders)
-    )
-    const loading = yield* protocol.startLoading(currentRequest, url)
-    lastActivity = clock.unsafeCurrentTimeMillis()
-    response = Option.some(loading.response)
-    expected = loading.response.expectedContentLength
-    if (observed()) yield* emit(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
-    yield* delivery.onResponse(loading.response)
-    yield* Stream.runForEach(loading.body, deliver(clock))
-    return delivery.result(loading.response)
-  }).pipe(Effect.scoped)
+    let request = originalRequest
+    for (let redirects = 0;; redirects++) {
+      const hop = yield* Effect.scoped(loadHop(request, redirects, clock))
+      if (hop._tag === "Done") return hop.value
+      request = hop.request
+    }
+  })
 
   // Apple's request timeout is an idle timer: any byte re-arms it. While the caller keeps
   // the task suspended nothing is expected to arrive, so the timer does not run.
@@ -190,7 +250,7 @@ export const make = <A>(
     return Fiber.interruptFork(fiber)
   })
 
-  return {
+  const handle: TaskHandle<A> = {
     taskIdentifier,
     originalRequest,
     currentRequest: Effect.sync(() => currentRequest),
@@ -205,6 +265,19 @@ export const make = <A>(
     await: Effect.onInterrupt(Deferred.await(done), () => cancel),
     completion: Effect.ignore(Deferred.await(done)),
     isStarted: () => started
+  }
+  return handle
+}
+
+type Hop<A> =
+  | { readonly _tag: "Redirect"; readonly request: URLRequest.URLRequest }
+  | { readonly _tag: "Done"; readonly value: A }
+
+const originOf = (url: string): string => {
+  try {
+    return new URL(url).origin
+  } catch {
+    return ""
   }
 }
 

@@ -1,0 +1,53 @@
+/**
+ * The decisions a session asks its delegate for. Every method is optional and returns an
+ * Effect; an absent one takes Apple's default behaviour. What a delegate is merely *told*
+ * comes out as `URLSessionEvent`s instead.
+ *
+ * A decision is part of the task: while the delegate thinks, the task's idle timer runs, so
+ * a delegate that never answers fails the task with `TimedOut` instead of hanging it.
+ *
+ * @since 0.1.0
+ */
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type { URLRequest } from "./URLRequest.js"
+import type { HTTPURLResponse, URLResponse } from "./URLResponse.js"
+import type { URLSessionTask } from "./URLSessionTask.js"
+
+/**
+ * What to do with a response: go on loading its body (`"allow"`), or cancel the task
+ * (`"cancel"`, which completes it with `Cancelled`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ResponseDisposition = "allow" | "cancel"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface URLSessionDelegate {
+  /**
+   * A response redirects to `newRequest`. `Some` follows it (possibly changed); `None`
+   * delivers the redirect response and its body as the task's final response.
+   * Default: follow `newRequest` as it is.
+   */
+  readonly willPerformHTTPRedirection?: (
+    task: URLSessionTask,
+    response: HTTPURLResponse,
+    newRequest: URLRequest
+  ) => Effect.Effect<Option.Option<URLRequest>>
+  /**
+   * The final response head arrived: allow the body or cancel the task. Default: allow.
+   */
+  readonly didReceiveResponse?: (task: URLSessionTask, response: URLResponse) => Effect.Effect<ResponseDisposition>
+}
+
+/**
+ * A delegate that decides nothing: Apple's defaults everywhere.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const empty: URLSessionDelegate = {}
