@@ -34,6 +34,9 @@ export interface URLSessionConfiguration extends Pipeable {
   /** Whether a redirect may lead from `https` to plain `http`. Default: `false`: such a
    * redirect fails with `AppTransportSecurityRequiresSecureConnection` (-1022). */
   readonly allowsInsecureRedirects: boolean
+  /** The most bytes a compressed (gzip, deflate, br) body may decode to before the task fails
+   * with `DataLengthExceedsMaximum`: a guard against decompression bombs. Default: 1 GiB. */
+  readonly maximumDecodedContentLength: number
 }
 
 /**
@@ -49,6 +52,7 @@ export interface Overrides {
   readonly httpAdditionalHeaders?: Readonly<Record<string, string>>
   readonly trustedCertificates?: ReadonlyArray<string>
   readonly allowsInsecureRedirects?: boolean
+  readonly maximumDecodedContentLength?: number
 }
 
 const Proto = {
@@ -73,7 +77,8 @@ export const defaultConfiguration: URLSessionConfiguration = build({
   httpMaximumConnectionsPerHost: 6,
   httpAdditionalHeaders: {},
   trustedCertificates: [],
-  allowsInsecureRedirects: false
+  allowsInsecureRedirects: false,
+  maximumDecodedContentLength: 1024 * 1024 * 1024
 })
 
 export {
@@ -148,7 +153,8 @@ const withOverrides: {
     httpMaximumConnectionsPerHost: connections,
     httpAdditionalHeaders: overrides.httpAdditionalHeaders ?? self.httpAdditionalHeaders,
     trustedCertificates: overrides.trustedCertificates ?? self.trustedCertificates,
-    allowsInsecureRedirects: overrides.allowsInsecureRedirects ?? self.allowsInsecureRedirects
+    allowsInsecureRedirects: overrides.allowsInsecureRedirects ?? self.allowsInsecureRedirects,
+    maximumDecodedContentLength: overrides.maximumDecodedContentLength ?? self.maximumDecodedContentLength
   })
 })
 

@@ -80,7 +80,7 @@ export const layer = (
         (agent) => Effect.promise(() => agent.destroy())
       )
       return yield* URLSession.make(configuration, {
-        protocols: [HttpProtocol.make(agent, connector)],
+        protocols: [HttpProtocol.make(agent, connector, configuration)],
         delegate: options?.delegate
       })
     })

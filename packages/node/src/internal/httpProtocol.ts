@@ -3,7 +3,11 @@ import * as Option from "effect/Option"
 import type { URLProtocol } from "@urlsession/core/URLProtocol"
 import * as URLResponse from "@urlsession/core/URLResponse"
 import type { Dispatcher } from "undici"
+import * as URLError from "@urlsession/core/URLError"
+import type { URLSessionConfiguration } from "@urlsession/core/URLSessionConfiguration"
+import * as URLRequest from "@urlsession/core/URLRequest"
 import type { Connector } from "./connector.js"
+import * as ContentDecoding from "./contentDecoding.js"
 import { toURLError } from "./nodeErrors.js"
 import * as ReadableBody from "./readableBody.js"
 
@@ -13,7 +17,11 @@ import * as ReadableBody from "./readableBody.js"
  * The body is read only when the task pulls, so a consumer that stops pulling leaves
  * undici's buffer full and undici stops reading the socket. Closing the task's scope destroys the body, which aborts the request.
  */
-export const make = (dispatcher: Dispatcher, connector: Connector): URLProtocol => ({
+export const make = (
+  dispatcher: Dispatcher,
+  connector: Connector,
+  configuration: URLSessionConfiguration
+): URLProtocol => ({
   canInit: (url) => url.protocol === "http:" || url.protocol === "https:",
   startLoading: (request, url) =>
     Effect.gen(function*() {
@@ -24,7 +32,7 @@ export const make = (dispatcher: Dispatcher, connector: Connector): URLProtocol 
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method: request.method as Dispatcher.HttpMethod,
-            headers: request.headers,
+            headers: withAcceptEncoding(request),
             body: Option.getOrNull(request.body),
             signal
           }),
@@ -35,9 +43,32 @@ export const make = (dispatcher: Dispatcher, connector: Connector): URLProtocol 
           if (!body.readableEnded) body.destroy()
         })
       )
+      const response = URLResponse.fromHTTPHead({ url: url.href, statusCode, headers })
+      const codings = ContentDecoding.parseContentEncoding(response.headers["content-encoding"])
+      if (codings === undefined || codings.length === 0) {
+        return { response, body: ReadableBody.fromReadable(body, failure) }
+      }
+      const decoded = yield* ContentDecoding.decode(body, codings, configuration.maximumDecodedContentLength)
+      yield* Effect.addFinalizer(() => Effect.sync(() => decoded.body.destroy()))
       return {
-        response: URLResponse.fromHTTPHead({ url: url.href, statusCode, headers }),
-        body: ReadableBody.fromReadable(body, failure)
+        response,
+        body: ReadableBody.fromReadable(decoded.body, (error) =>
+          error instanceof ContentDecoding.DecodedSizeExceeded
+            ? URLError.make("DataLengthExceedsMaximum", { failingURL: request.url, message: error.message })
+            : decoded.isConnectionError(error)
+            ? failure(error)
+            : URLError.make("CannotDecodeContentData", {
+              failingURL: request.url,
+              message: `The ${codings.join(", ")} body could not be decoded`,
+              cause: error
+            }))
       }
     })
 })
+
+// The session decodes every coding it advertises, so it advertises them all unless the
+// caller chose otherwise.
+const withAcceptEncoding = (request: URLRequest.URLRequest) =>
+  Option.isSome(URLRequest.header(request, "Accept-Encoding"))
+    ? request.headers
+    : { ...request.headers, "Accept-Encoding": ContentDecoding.acceptEncoding }
