@@ -64,6 +64,15 @@ describe("every failure maps to its NSURLError code", () => {
       expectCode(yield* failureOf(server.url), "NetworkConnectionLost", server.url)
     }).pipe(Effect.provide(session)))
 
+  it.scoped("NetworkConnectionLost: a Connection: close body cut short of its Content-Length", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_, response) => {
+        response.writeHead(200, { "Content-Length": "1000", Connection: "close" })
+        response.write("x".repeat(100), () => response.socket!.end())
+      })
+      expectCode(yield* failureOf(server.url), "NetworkConnectionLost", server.url)
+    }).pipe(Effect.provide(session)))
+
   it.scoped("NetworkConnectionLost: the connection is reset mid-body", () =>
     Effect.gen(function*() {
       const server = yield* httpServer((_, response) => {

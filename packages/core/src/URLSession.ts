@@ -65,6 +65,14 @@ export interface URLSession {
   /** Starts a load and succeeds with the response head; the body streams with backpressure.
    * The load belongs to the current scope: closing it cancels the transfer. */
   readonly bytes: (urlOrRequest: URLOrRequest) => Effect.Effect<StreamedResponse, URLError, Scope.Scope>
+  /** Invalidates the session once its running tasks have finished: it creates no more tasks
+   * (asking for one is a defect), cancels those never resumed, waits for the others, then
+   * emits `DidBecomeInvalidWithError` as its last event. */
+  readonly finishTasksAndInvalidate: Effect.Effect<void>
+  /** Invalidates the session now: every task completes with `Cancelled`, then
+   * `DidBecomeInvalidWithError` is emitted as the session's last event. Closing the
+   * session's layer does this. */
+  readonly invalidateAndCancel: Effect.Effect<void>
   /** Tasks that are running or were resumed and then suspended. */
   readonly allTasks: Effect.Effect<ReadonlyArray<URLSessionTask>>
   /** Every task's events, then `DidBecomeInvalidWithError` when the session ends. */
@@ -112,7 +120,9 @@ export const dataTask = (urlOrRequest: URLOrRequest): Effect.Effect<URLSessionDa
  * @category accessors
  */
 export const data = (urlOrRequest: URLOrRequest): Effect.Effect<DataResult, URLError, URLSession> =>
-  Effect.flatMap(dataTask(urlOrRequest), (task) => Effect.zipRight(task.resume, task.await))
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(dataTask(urlOrRequest), (task) => Effect.zipRight(task.resume, restore(task.await)))
+  )
 
 /**
  * Loads a URL as a stream: succeeds with the response head once it arrives, with the body
@@ -125,6 +135,28 @@ export const bytes = (
   urlOrRequest: URLOrRequest
 ): Effect.Effect<StreamedResponse, URLError, URLSession | Scope.Scope> =>
   Effect.flatMap(URLSession, (session) => session.bytes(urlOrRequest))
+
+/**
+ * Invalidates the current session once its running tasks have finished.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const finishTasksAndInvalidate: Effect.Effect<void, never, URLSession> = Effect.flatMap(
+  URLSession,
+  (session) => session.finishTasksAndInvalidate
+)
+
+/**
+ * Cancels every task of the current session and invalidates it.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const invalidateAndCancel: Effect.Effect<void, never, URLSession> = Effect.flatMap(
+  URLSession,
+  (session) => session.invalidateAndCancel
+)
 
 /**
  * The current session's tasks that are running or suspended after a `resume`.

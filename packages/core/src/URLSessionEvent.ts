@@ -61,3 +61,12 @@ export const {
  * @category models
  */
 export type TaskEvent = Exclude<URLSessionEvent, { readonly _tag: "DidBecomeInvalidWithError" }>
+
+/**
+ * Whether a subscriber that lags behind on this event slows its task down. Only body data
+ * does: every other event is delivered at once, whatever the subscriber's pace.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isBackpressured = (event: URLSessionEvent): boolean => event._tag === "DidReceiveData"

@@ -4,66 +4,97 @@ import * as Stream from "effect/Stream"
 
 const End: unique symbol = Symbol.for("@urlsession/core/EventHub/End")
 
-// Each subscriber gets a small bounded queue: a slow subscriber makes `publish` wait
-// (so data events backpressure the transfer) instead of letting memory grow.
+// A subscriber may lag this many backpressured events behind before their publisher waits.
 const subscriberCapacity = 16
 
-// A subscriber that leaves shuts its queue down, which fails a publisher waiting on that
+// Releasing this many permits unblocks every publisher waiting on a subscriber that left.
+const unblockAll = Number.MAX_SAFE_INTEGER
+
+// A subscriber that leaves shuts its queue down, which fails a publisher offering to that
 // queue with an interruption of its own. That is the subscriber's business, not the
 // publisher's: the event is simply not delivered. (An interruption from outside the
 // publisher's fiber is not caught here.)
 const offer = <A>(queue: Queue.Queue<A>, item: A): Effect.Effect<void> =>
   Queue.offer(queue, item).pipe(Effect.catchAllCause(() => Effect.void))
 
+interface Subscriber<A> {
+  readonly queue: Queue.Queue<A | typeof End>
+  /** One permit per backpressured event the subscriber may still buffer. */
+  readonly permits: Effect.Semaphore
+  readonly isBackpressured: (item: A) => boolean
+}
+
 /**
  * A broadcast of events to the subscribers present when each event is published.
  *
- * Unlike `PubSub`, subscribing and closing are synchronous with respect to each other, so a
- * subscriber either sees the hub's last event and then the end, or sees an already closed
- * hub and ends at once: it never waits forever. `active` lets publishers skip building
- * events nobody will read.
+ * Events published with backpressure (body data) make the publisher wait while a subscriber
+ * already holds `subscriberCapacity` of them, so a slow subscriber slows the transfer instead
+ * of growing memory. Every other event (responses, redirects, completions) is delivered
+ * without waiting, so completing a task or closing a session never hangs on a subscriber.
+ *
+ * Subscribing and closing are synchronous with respect to each other: a subscriber either
+ * sees the hub's last event and then the end, or sees an already closed hub and ends at
+ * once. `active` lets publishers skip building events nobody will read.
  */
 export class EventHub<A> {
-  private readonly subscribers = new Set<Queue.Queue<A | typeof End>>()
+  private readonly subscribers = new Set<Subscriber<A>>()
   private closed = false
+
+  constructor(private readonly isBackpressured: (item: A) => boolean) {}
 
   get active(): boolean {
     return this.subscribers.size > 0
   }
 
   publish(event: A): Effect.Effect<void> {
-    if (this.subscribers.size === 0) return Effect.void
-    if (this.subscribers.size === 1) {
-      for (const queue of this.subscribers) return offer(queue, event)
+    if (this.subscribers.size === 0 || this.closed) return Effect.void
+    if (!this.isBackpressured(event)) {
+      return Effect.sync(() => {
+        for (const subscriber of this.subscribers) subscriber.queue.unsafeOffer(event)
+      })
     }
-    return Effect.forEach(this.subscribers, (queue) => offer(queue, event), { discard: true })
+    return Effect.forEach(
+      this.subscribers,
+      (subscriber) => subscriber.permits.take(1).pipe(Effect.zipRight(offer(subscriber.queue, event))),
+      { discard: true }
+    )
   }
 
   /** Ends every subscription after the events already published. Idempotent. */
   close(): Effect.Effect<void> {
-    if (this.closed) return Effect.void
-    this.closed = true
-    return Effect.forEach(this.subscribers, (queue) => offer(queue, End), { discard: true })
+    return Effect.sync(() => {
+      if (this.closed) return
+      this.closed = true
+      for (const subscriber of this.subscribers) subscriber.queue.unsafeOffer(End)
+    })
   }
 
   readonly subscribe: Stream.Stream<A> = Stream.unwrapScoped(
     Effect.acquireRelease(
-      Effect.flatMap(Queue.bounded<A | typeof End>(subscriberCapacity), (queue) =>
+      Effect.flatMap(Queue.unbounded<A | typeof End>(), (queue) =>
         Effect.sync(() => {
           if (this.closed) return undefined
-          this.subscribers.add(queue)
-          return queue
+          const subscriber: Subscriber<A> = {
+            queue,
+            permits: Effect.unsafeMakeSemaphore(subscriberCapacity),
+            isBackpressured: this.isBackpressured
+          }
+          this.subscribers.add(subscriber)
+          return subscriber
         })),
-      (queue) =>
-        queue === undefined ? Effect.void : Effect.suspend(() => {
-          this.subscribers.delete(queue)
-          return Queue.shutdown(queue)
+      (subscriber) =>
+        subscriber === undefined ? Effect.void : Effect.suspend(() => {
+          this.subscribers.delete(subscriber)
+          return Effect.zipRight(subscriber.permits.release(unblockAll), Queue.shutdown(subscriber.queue))
         })
     ).pipe(
-      Effect.map((queue) =>
-        queue === undefined
+      Effect.map((subscriber) =>
+        subscriber === undefined
           ? Stream.empty
-          : Stream.fromQueue(queue).pipe(Stream.takeWhile((item): item is A => item !== End))
+          : Stream.fromQueue(subscriber.queue).pipe(
+            Stream.takeWhile((item): item is A => item !== End),
+            Stream.tap((item) => subscriber.isBackpressured(item) ? subscriber.permits.release(1) : Effect.void)
+          )
       )
     )
   )

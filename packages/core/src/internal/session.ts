@@ -26,41 +26,76 @@ export const make = (
   delegate: URLSessionDelegate
 ): Effect.Effect<URLSession, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>()
+    const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>(URLSessionEvent.isBackpressured)
     const fibers = yield* FiberSet.make<void, never>()
     const tasks = new Map<number, Task.TaskHandle<unknown>>()
     let nextTaskIdentifier = 1
+    let invalidated = false
+    let announcedInvalid = false
 
     const environment: Task.TaskEnvironment = {
       configuration,
       protocols,
       delegate,
       sessionEvents,
-      fork: (effect) => FiberSet.run(fibers, effect),
-      onFinished: (taskIdentifier) => tasks.delete(taskIdentifier)
+      // A task may be resumed from an uninterruptible region (`data` resumes under a mask so
+      // that an interruption cannot fall between resume and await); its fiber must still be
+      // interruptible, or cancel and timeouts could not stop it.
+      fork: (effect) => FiberSet.run(fibers, Effect.interruptible(effect)),
+      onFinished: (taskIdentifier) => tasks.delete(taskIdentifier),
+      isInvalidated: () => invalidated
     }
 
     const createTask = <A>(
       urlOrRequest: string | URL | URLRequest.URLRequest,
       delivery: Task.Delivery<A>
     ): Effect.Effect<Task.TaskHandle<A>> =>
-      Effect.sync(() => {
+      Effect.suspend(() => {
+        if (invalidated) {
+          // Apple raises an exception here: asking an invalidated session for a task is a
+          // programming error, not a failure of the load.
+          return Effect.dieMessage("URLSession: the session was invalidated; it cannot create tasks")
+        }
         const task = Task.make(environment, nextTaskIdentifier++, URLRequest.fromURLOrRequest(urlOrRequest), delivery)
         tasks.set(task.taskIdentifier, task)
-        return task
+        return Effect.succeed(task)
       })
 
-    // Closing the session's scope is `invalidateAndCancel`: every task completes with
-    // `Cancelled` before the session's last event.
-    yield* Effect.addFinalizer(() =>
-      Effect.gen(function*() {
-        const live = Array.from(tasks.values())
-        yield* Effect.forEach(live, (task) => task.cancel, { discard: true })
-        yield* Effect.forEach(live, (task) => task.completion, { discard: true })
-        yield* sessionEvents.publish(URLSessionEvent.DidBecomeInvalidWithError({ error: Option.none() }))
-        yield* sessionEvents.close()
-      })
-    )
+    const announceInvalid = Effect.suspend(() => {
+      if (announcedInvalid) return Effect.void
+      announcedInvalid = true
+      return Effect.zipRight(
+        sessionEvents.publish(URLSessionEvent.DidBecomeInvalidWithError({ error: Option.none() })),
+        sessionEvents.close()
+      )
+    })
+
+    const awaitCompletion = (live: ReadonlyArray<Task.TaskHandle<unknown>>) =>
+      Effect.forEach(live, (task) => task.completion, { discard: true })
+
+    // Every task completes with `Cancelled` before the session's last event.
+    const invalidateAndCancel = Effect.suspend(() => {
+      invalidated = true
+      const live = Array.from(tasks.values())
+      return Effect.forEach(live, (task) => task.cancel, { discard: true }).pipe(
+        Effect.zipRight(awaitCompletion(live)),
+        Effect.zipRight(announceInvalid)
+      )
+    })
+
+    // Running tasks finish; tasks never resumed can no longer start, so they are cancelled.
+    const finishTasksAndInvalidate = Effect.suspend(() => {
+      invalidated = true
+      const live = Array.from(tasks.values())
+      const unstarted = live.filter((task) => !task.isStarted())
+      return Effect.forEach(unstarted, (task) => task.cancel, { discard: true }).pipe(
+        Effect.zipRight(awaitCompletion(live)),
+        Effect.zipRight(announceInvalid)
+      )
+    })
+
+    // Closing the session's scope is `invalidateAndCancel`.
+    yield* Effect.addFinalizer(() => invalidateAndCancel)
 
     const dataTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
       createTask<DataResult>(urlOrRequest, collectingDelivery())
@@ -91,6 +126,8 @@ export const make = (
       configuration,
       dataTask,
       bytes,
+      finishTasksAndInvalidate,
+      invalidateAndCancel,
       allTasks: Effect.sync(() =>
         Array.from(tasks.values()).filter((task) => task.isStarted()) as ReadonlyArray<URLSessionTask>
       ),

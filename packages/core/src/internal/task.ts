@@ -40,6 +40,8 @@ export interface TaskEnvironment {
   /** Forks a task's fiber into the session's scope. */
   readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<Fiber.RuntimeFiber<void>>
   readonly onFinished: (taskIdentifier: number) => void
+  /** An invalidated session starts no task: one resumed then completes with `Cancelled`. */
+  readonly isInvalidated: () => boolean
 }
 
 /** A task and the hooks its session needs beyond the public handle. */
@@ -55,11 +57,17 @@ export const make = <A>(
   originalRequest: URLRequest.URLRequest,
   delivery: Delivery<A>
 ): TaskHandle<A> => {
-  const events = new TaskEventHub<URLSessionEvent.TaskEvent>()
+  const events = new TaskEventHub<URLSessionEvent.TaskEvent>(URLSessionEvent.isBackpressured)
   const gate = Effect.unsafeMakeLatch(true)
   const done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
   let state: State = "suspended"
+  // Apple's suspend count: a task is created suspended once; every `suspend` needs its own
+  // `resume`, and a `resume` with nothing to undo does nothing.
+  let suspendCount = 1
   let started = false
+  let completed = false
+  // While the task waits for a consumer (backpressure), the network is not idle: it is us.
+  let awaitingConsumer = false
   let fiber: Fiber.RuntimeFiber<void> | undefined
   let currentRequest = originalRequest
   let response: Option.Option<URLResponse> = Option.none()
@@ -83,11 +91,17 @@ export const make = <A>(
   const deliver = (clock: Clock.Clock) => (chunk: Uint8Array) =>
     gate.whenOpen(Effect.suspend(() => {
       received += chunk.byteLength
-      lastActivity = clock.unsafeCurrentTimeMillis()
+      awaitingConsumer = true
       const delivered = delivery.onData(chunk)
-      return observed()
-        ? Effect.zipRight(emit(URLSessionEvent.DidReceiveData({ taskIdentifier, data: chunk })), delivered)
-        : delivered
+      return Effect.ensuring(
+        observed()
+          ? Effect.zipRight(emit(URLSessionEvent.DidReceiveData({ taskIdentifier, data: chunk })), delivered)
+          : delivered,
+        Effect.sync(() => {
+          awaitingConsumer = false
+          lastActivity = clock.unsafeCurrentTimeMillis()
+        })
+      )
     }))
 
   // One request/response exchange. A followed redirect ends the hop (its scope closes, which
@@ -164,14 +178,15 @@ export const make = <A>(
   })
 
   // Apple's request timeout is an idle timer: any byte re-arms it. While the caller keeps
-  // the task suspended nothing is expected to arrive, so the timer does not run.
+  // the task suspended, or a consumer holds the task back, nothing is expected to arrive, so
+  // the timer does not run (and `resume` re-arms it).
   const idleTimeout = (timeout: Duration.Duration) =>
     Effect.gen(function*() {
       const millis = Duration.toMillis(timeout)
       lastActivity = yield* Clock.currentTimeMillis
       while (true) {
         const now = yield* Clock.currentTimeMillis
-        if (state === "suspended") lastActivity = now
+        if (state === "suspended" || awaitingConsumer) lastActivity = now
         const remaining = lastActivity + millis - now
         if (remaining <= 0) return yield* Effect.fail(failure("TimedOut", "The request timed out."))
         yield* Effect.sleep(Duration.millis(remaining))
@@ -192,6 +207,8 @@ export const make = <A>(
 
   const complete = (exit: Exit.Exit<A, URLError.URLError>) =>
     Effect.gen(function*() {
+      if (completed) return
+      completed = true
       const outcome = Exit.isSuccess(exit) ? exit : Exit.fail(errorOf(exit.cause))
       state = "completed"
       yield* emit(URLSessionEvent.DidCompleteWithError({
@@ -218,37 +235,49 @@ export const make = <A>(
     Effect.ignore
   )
 
-  const resume = Effect.suspend(() => {
-    if (state === "completed" || state === "canceling") return Effect.void
-    if (!started) {
-      started = true
+  // Yielding first lets a subscriber forked just before `resume` (or `cancel`) subscribe
+  // before the task's first event.
+  const resume = Effect.zipRight(
+    Effect.yieldNow(),
+    Effect.suspend(() => {
+      if (state === "completed" || state === "canceling" || suspendCount === 0) return Effect.void
+      suspendCount -= 1
+      if (suspendCount > 0) return Effect.void
       state = "running"
-      return Effect.map(environment.fork(run), (forked) => {
-        fiber = forked
+      if (!started) {
+        started = true
+        if (environment.isInvalidated()) return complete(Exit.interrupt(FiberId.none))
+        return Effect.map(environment.fork(run), (forked) => {
+          fiber = forked
+        })
+      }
+      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        lastActivity = now
+        return gate.open
       })
-    }
-    if (state === "suspended") {
-      state = "running"
-      return gate.open
-    }
-    return Effect.void
-  })
+    })
+  )
 
   const suspend = Effect.suspend(() => {
+    if (state === "completed" || state === "canceling") return Effect.void
+    suspendCount += 1
     if (state !== "running") return Effect.void
     state = "suspended"
     return gate.close
   })
 
-  const cancel = Effect.suspend(() => {
-    if (state === "completed" || state === "canceling") return Effect.void
-    state = "canceling"
-    if (fiber === undefined) {
-      started = true
-      return complete(Exit.interrupt(FiberId.none))
-    }
-    return Fiber.interruptFork(fiber)
-  })
+  const cancel = Effect.zipRight(
+    Effect.yieldNow(),
+    Effect.suspend(() => {
+      if (state === "completed" || state === "canceling") return Effect.void
+      state = "canceling"
+      if (fiber === undefined) {
+        started = true
+        return complete(Exit.interrupt(FiberId.none))
+      }
+      return Fiber.interruptFork(fiber)
+    })
+  )
 
   const handle: TaskHandle<A> = {
     taskIdentifier,

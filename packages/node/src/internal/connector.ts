@@ -16,7 +16,7 @@ export interface Connector {
 }
 
 // How long an alert is remembered: long enough for the request that failed to ask for it.
-const alertMemoryMillis = 60_000
+const alertMemoryMillis = 10_000
 
 export const make = (options: buildConnector.BuildOptions): Connector => {
   const connect = buildConnector(options)
@@ -29,15 +29,28 @@ export const make = (options: buildConnector.BuildOptions): Connector => {
         callback(...args)
       }),
     alertBehind: (error) => {
-      const info = (error as { readonly socket?: { readonly localAddress?: string; readonly localPort?: number } })
-        ?.socket
-      return info === undefined ? undefined : alerts.get(`${info.localAddress}:${info.localPort}`)
+      const info = (error as { readonly socket?: SocketInfo } | null)?.socket
+      if (info === undefined) return undefined
+      const key = keyOf(info)
+      const alert = alerts.get(key)
+      alerts.delete(key)
+      return alert
     }
   }
 }
 
+interface SocketInfo {
+  readonly localAddress?: string | undefined
+  readonly localPort?: number | undefined
+  readonly remoteAddress?: string | undefined
+  readonly remotePort?: number | undefined
+}
+
+// Both ends name the connection: a local port reused later for another peer is another key.
+const keyOf = (info: SocketInfo) => `${info.localAddress}:${info.localPort}>${info.remoteAddress}:${info.remotePort}`
+
 const rememberAlerts = (socket: Socket, alerts: Map<string, Error>) => {
-  const key = `${socket.localAddress}:${socket.localPort}`
+  const key = keyOf(socket)
   socket.on("error", (error: Error & { readonly code?: string }) => {
     if (error.code === undefined || !error.code.startsWith("ERR_SSL_")) return
     alerts.set(key, error)

@@ -26,6 +26,17 @@ export const make = (
   startLoading: (request, url) =>
     Effect.gen(function*() {
       const failure = (error: unknown) => toURLError(connector.alertBehind(error) ?? error, request.url)
+      // A length mismatch found before the head is delivered is a complete message that
+      // contradicts its own Content-Length (or carries several); during the body it is a
+      // connection that closed too early.
+      const headFailure = (error: unknown) =>
+        (error as { readonly code?: unknown } | null)?.code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH"
+          ? URLError.make("BadServerResponse", {
+            failingURL: request.url,
+            message: "The response body contradicts its Content-Length",
+            cause: error
+          })
+          : failure(error)
       const { body, headers, statusCode } = yield* Effect.tryPromise({
         try: (signal) =>
           dispatcher.request({
@@ -36,7 +47,7 @@ export const make = (
             body: Option.getOrNull(request.body),
             signal
           }),
-        catch: failure
+        catch: headFailure
       })
       yield* Effect.addFinalizer(() =>
         Effect.sync(() => {

@@ -36,9 +36,9 @@ const systemCodes: Readonly<Record<string, URLError.Code>> = {
   EPIPE: "NetworkConnectionLost",
   UND_ERR_SOCKET: "NetworkConnectionLost",
   UND_ERR_CLOSED: "NetworkConnectionLost",
-  // a response that is HTTP in form but not in substance (a complete message whose length
-  // disagrees with its header: conflicting or wrong Content-Length)
-  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: "BadServerResponse",
+  // undici reports a body cut short by a closing connection as a length mismatch
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: "NetworkConnectionLost",
+  // a response that is HTTP in form but not in substance
   UND_ERR_HEADERS_OVERFLOW: "BadServerResponse",
   UND_ERR_RES_EXCEEDED_MAX_SIZE: "DataLengthExceedsMaximum",
   HPE_INVALID_STATUS: "BadServerResponse",
