@@ -80,4 +80,20 @@ describe("suspend and resume", () => {
       expect(new TextDecoder().decode((yield* task.await).data)).toBe("ok")
       expect(server.connections.accepted()).toBe(1)
     }).pipe(Effect.provide(session)))
+
+  it.live("every suspend needs its own resume (Apple's suspend count)", () =>
+    Effect.gen(function*() {
+      const server = yield* backpressuredServer(8 * 1024 * 1024)
+      const task = yield* URLSession.dataTask(server.url)
+      yield* task.resume
+      yield* waitUntil(() => server.progress.written > 0)
+      yield* task.suspend
+      yield* task.suspend
+      yield* task.resume
+      expect(yield* task.state).toBe("suspended")
+      yield* task.resume
+      expect(yield* task.state).toBe("running")
+      yield* task.resume // nothing left to undo
+      expect(sha256((yield* task.await).data)).toBe(sha256(server.body))
+    }).pipe(Effect.provide(session), Effect.scoped))
 })

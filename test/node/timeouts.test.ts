@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { URLRequest, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Deferred, Effect, Exit, Fiber, Option, TestClock } from "effect"
+import { Deferred, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import type * as http from "node:http"
 import { httpServer } from "../fixtures/servers.js"
 
@@ -65,6 +65,45 @@ describe("timeouts (TestClock)", () => {
       expect(error.code).toBe("TimedOut")
       expect(error.message).toContain("resource")
     }).pipe(Effect.provide(configured({ timeoutIntervalForResource: "10 seconds" }))))
+})
+
+describe("what the idle timer does not count", () => {
+  it.scoped("time spent suspended by the caller", () =>
+    Effect.gen(function*() {
+      const sent = yield* Deferred.make<void>()
+      const server = yield* httpServer((_, response) => {
+        response.writeHead(200, { "Content-Type": "text/plain" })
+        response.write("first", () => Deferred.unsafeDone(sent, Exit.void))
+      })
+      const task = yield* URLSession.dataTask(server.url)
+      yield* task.resume
+      yield* Deferred.await(sent)
+      while ((yield* task.countOfBytesReceived) === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+      yield* task.suspend
+      yield* TestClock.adjust("10 minutes")
+      expect(yield* task.state).toBe("suspended")
+      yield* task.resume
+      yield* TestClock.adjust("59 seconds")
+      expect(yield* task.state).toBe("running")
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* Effect.flip(task.await)).code).toBe("TimedOut")
+    }).pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default))))
+
+  it.live("time spent waiting for a slow consumer", () =>
+    Effect.gen(function*() {
+      const body = Buffer.alloc(4 * 1024 * 1024, "z")
+      const server = yield* httpServer((_, response) => response.end(body))
+      const { body: stream } = yield* URLSession.bytes(server.url)
+      let first = true
+      let length = 0
+      yield* stream.pipe(Stream.runForEach((chunk) => {
+        length += chunk.byteLength
+        if (!first) return Effect.void
+        first = false
+        return Effect.sleep("600 millis") // three idle timeouts long
+      }))
+      expect(length).toBe(body.length)
+    }).pipe(Effect.provide(configured({ timeoutIntervalForRequest: "200 millis" })), Effect.scoped))
 })
 
 describe("timeouts (real time)", () => {
