@@ -43,10 +43,11 @@ export const decode = (
   codings: ReadonlyArray<Coding>,
   maximumLength: number
 ): Effect.Effect<Decoded> =>
-  Effect.map(codings.includes("deflate") ? firstChunk(body) : Effect.succeed(undefined), (first) => {
+  Effect.map(codings.at(-1) === "deflate" ? firstChunk(body) : Effect.succeed(undefined), (first) => {
     const connectionErrors = new WeakSet<object>()
     body.on("error", (error: Error) => connectionErrors.add(error))
-    const decoders = [...codings].reverse().map((coding) => decoderFor(coding, first))
+    // Only the outermost coding's first bytes are on the wire to look at.
+    const decoders = [...codings].reverse().map((coding, index) => decoderFor(coding, index === 0 ? first : undefined))
     const limit = sizeLimit(maximumLength)
     pipeline([body, ...decoders, limit], ignore)
     return {
@@ -80,16 +81,18 @@ const sizeLimit = (maximumLength: number) => {
 const decoderFor = (coding: Coding, first: Buffer | undefined): Transform => {
   switch (coding) {
     case "gzip":
-      return zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH })
+      // A gzip stream cut before its trailer fails ("unexpected end of file"): a truncated
+      // body is never delivered as if it were complete.
+      return zlib.createGunzip()
     case "br":
       return zlib.createBrotliDecompress()
     case "deflate":
-      return first !== undefined && first.length >= 2 && (first[0]! & 0x0f) === 8 &&
-          ((first[0]! << 8) | first[1]!) % 31 === 0
-        ? zlib.createInflate()
-        : zlib.createInflateRaw()
+      return first === undefined || isZlibHeader(first) ? zlib.createInflate() : zlib.createInflateRaw()
   }
 }
+
+const isZlibHeader = (bytes: Buffer): boolean =>
+  bytes.length >= 2 && (bytes[0]! & 0x0f) === 8 && ((bytes[0]! << 8) | bytes[1]!) % 31 === 0
 
 /** Reads the first bytes of `body` and puts them back, to look at them. */
 const firstChunk = (body: Readable): Effect.Effect<Buffer | undefined> =>
