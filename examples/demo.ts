@@ -6,11 +6,13 @@ import { cancellation } from "./cancellation.js"
 import { dataTask } from "./data-task.js"
 import { demoServer } from "./server.js"
 import { taskEvents } from "./task-events.js"
+import { testingWithoutNetwork } from "./testing-without-network.js"
 
 const examples = [
   ["A data task (examples/data-task.ts)", dataTask],
   ["The events of one task (examples/task-events.ts)", taskEvents],
-  ["Cancellation by interruption (examples/cancellation.ts)", cancellation]
+  ["Cancellation by interruption (examples/cancellation.ts)", cancellation],
+  ["Testing without a network (examples/testing-without-network.ts)", () => testingWithoutNetwork]
 ] as const
 
 const demo = Effect.gen(function*() {

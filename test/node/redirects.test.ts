@@ -8,7 +8,7 @@ import {
   URLSessionEvent
 } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Chunk, Deferred, Effect, Fiber, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Option, Stream, TestClock } from "effect"
 import type * as http from "node:http"
 import { beforeAll } from "vitest"
 import { makeTestCertificates, type TestCertificates } from "../fixtures/certificates.js"
@@ -156,6 +156,20 @@ describe("redirects", () => {
         expect(JSON.parse(text(data)).url).toBe(expected)
       }
     }).pipe(Effect.provide(session)))
+
+  it.scoped("an absolute Location is taken as written: no default port is inserted", () =>
+    Effect.gen(function*() {
+      const server = yield* redirectServer
+      const offered: Array<string> = []
+      const layer = withDelegate({
+        willPerformHTTPRedirection: (_task, _response, newRequest) =>
+          Effect.sync(() => offered.push(newRequest.url)).pipe(Effect.as(Option.none()))
+      })
+      for (const location of ["https://secure.example/path?q=a%20b", "http://plain.example/p"]) {
+        yield* URLSession.data(server.url + redirectTo(302, location)).pipe(Effect.provide(layer))
+      }
+      expect(offered).toEqual(["https://secure.example/path?q=a%20b", "http://plain.example/p"])
+    }))
 
   it.scoped("a 3xx without a usable Location is the final response, with its body", () =>
     Effect.gen(function*() {

@@ -90,7 +90,8 @@ export const URLSession: Context.Tag<URLSession, URLSession> = Context.GenericTa
 )
 
 /**
- * Makes a session in the current scope, loading URLs with `protocols` (the first that can
+ * Makes a session in the current scope, loading URLs with the configuration's
+ * `protocolClasses`, then `protocols`, then the built-in `data:` protocol (the first that can
  * load a URL does) and asking `delegate` for its decisions. Platform packages wrap this in
  * a layer with their protocols.
  *

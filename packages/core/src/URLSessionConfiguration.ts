@@ -11,6 +11,7 @@ import * as Duration from "effect/Duration"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import type { URLProtocol } from "./URLProtocol.js"
 
 /**
  * @since 0.1.0
@@ -37,6 +38,9 @@ export interface URLSessionConfiguration extends Pipeable {
   /** The most bytes a compressed (gzip, deflate, br) body may decode to before the task fails
    * with `DataLengthExceedsMaximum`: a guard against decompression bombs. Default: 1 GiB. */
   readonly maximumDecodedContentLength: number
+  /** Protocols of the caller's own, tried in order before the built-in ones (`http`, `https`,
+   * `file`, `data`): the first whose `canInit` accepts a URL loads it. */
+  readonly protocolClasses: ReadonlyArray<URLProtocol>
 }
 
 /**
@@ -53,6 +57,7 @@ export interface Overrides {
   readonly trustedCertificates?: ReadonlyArray<string>
   readonly allowsInsecureRedirects?: boolean
   readonly maximumDecodedContentLength?: number
+  readonly protocolClasses?: ReadonlyArray<URLProtocol>
 }
 
 const Proto = {
@@ -78,7 +83,8 @@ export const defaultConfiguration: URLSessionConfiguration = build({
   httpAdditionalHeaders: {},
   trustedCertificates: [],
   allowsInsecureRedirects: false,
-  maximumDecodedContentLength: 1024 * 1024 * 1024
+  maximumDecodedContentLength: 1024 * 1024 * 1024,
+  protocolClasses: []
 })
 
 export {
@@ -154,7 +160,8 @@ const withOverrides: {
     httpAdditionalHeaders: overrides.httpAdditionalHeaders ?? self.httpAdditionalHeaders,
     trustedCertificates: overrides.trustedCertificates ?? self.trustedCertificates,
     allowsInsecureRedirects: overrides.allowsInsecureRedirects ?? self.allowsInsecureRedirects,
-    maximumDecodedContentLength: overrides.maximumDecodedContentLength ?? self.maximumDecodedContentLength
+    maximumDecodedContentLength: overrides.maximumDecodedContentLength ?? self.maximumDecodedContentLength,
+    protocolClasses: overrides.protocolClasses ?? self.protocolClasses
   })
 })
 

@@ -1,6 +1,11 @@
 /**
  * @since 0.1.0
  */
+export * as ScriptedURLProtocol from "./ScriptedURLProtocol.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as URLError from "./URLError.js"
 
 /**

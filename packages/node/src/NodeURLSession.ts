@@ -1,5 +1,5 @@
 /**
- * Sessions for Node.js: `http:` and `https:` over undici.
+ * Sessions for Node.js: `http:` and `https:` over undici, and `file:` from disk.
  *
  * @since 0.1.0
  */
@@ -12,6 +12,7 @@ import type { LookupFunction } from "node:net"
 import * as tls from "node:tls"
 import { Agent } from "undici"
 import * as Connector from "./internal/connector.js"
+import { fileProtocol } from "./internal/fileProtocol.js"
 import * as HttpProtocol from "./internal/httpProtocol.js"
 
 /**
@@ -80,7 +81,7 @@ export const layer = (
         (agent) => Effect.promise(() => agent.destroy())
       )
       return yield* URLSession.make(configuration, {
-        protocols: [HttpProtocol.make(agent, connector, configuration)],
+        protocols: [HttpProtocol.make(agent, connector, configuration), fileProtocol],
         delegate: options?.delegate
       })
     })

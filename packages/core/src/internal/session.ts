@@ -14,6 +14,7 @@ import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { DataResult, URLSessionTask } from "../URLSessionTask.js"
+import { dataProtocol } from "./dataProtocol.js"
 import { EventHub } from "./eventHub.js"
 import * as Task from "./task.js"
 
@@ -35,7 +36,8 @@ export const make = (
 
     const environment: Task.TaskEnvironment = {
       configuration,
-      protocols,
+      // The caller's protocols first, then the platform's, then the platform-free ones.
+      protocols: [...configuration.protocolClasses, ...protocols, dataProtocol],
       delegate,
       sessionEvents,
       // A task may be resumed from an uninterruptible region (`data` resumes under a mask so
