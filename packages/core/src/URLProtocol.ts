@@ -29,6 +29,17 @@ export interface Loading {
 }
 
 /**
+ * What a protocol tells its task while it loads (Apple's `URLProtocolClient`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Client {
+  /** Request body bytes went out: the task's idle timer is re-armed by bytes sent too. */
+  readonly didSendBodyData: (bytes: number) => void
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -36,5 +47,5 @@ export interface URLProtocol {
   /** Whether this protocol loads the URL (usually: by its scheme). */
   readonly canInit: (url: URL) => boolean
   /** Loads `request`, whose URL has been parsed as `url`. */
-  readonly startLoading: (request: URLRequest, url: URL) => Effect.Effect<Loading, URLError, Scope.Scope>
+  readonly startLoading: (request: URLRequest, url: URL, client: Client) => Effect.Effect<Loading, URLError, Scope.Scope>
 }

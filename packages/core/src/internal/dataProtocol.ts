@@ -50,7 +50,7 @@ const parseDataURL = (url: URL): ParsedDataURL | undefined => {
   const [type = "", ...rest] = parameters
   if (type !== "" && !/^[\w!#$&^.+-]+\/[\w!#$&^.+-]+$/.test(type)) return undefined
   const charset = rest
-    .map((parameter) => parameter.match(/^charset=(.+)$/i)?.[1])
+    .map((parameter) => parameter.match(/^charset="?([^"]+)"?$/i)?.[1])
     .find((value) => value !== undefined) ?? (type === "" ? "US-ASCII" : undefined)
   const bytes = percentDecode(content.slice(comma + 1))
   if (bytes === undefined) return undefined

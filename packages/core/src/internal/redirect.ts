@@ -1,4 +1,6 @@
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as URLError from "../URLError.js"
 import * as URLRequest from "../URLRequest.js"
 import type { HTTPURLResponse } from "../URLResponse.js"
 import { credentialFields } from "./requestRules.js"
@@ -30,9 +32,7 @@ export const redirectRequest = (
     if (changesToGET(request.method, response.statusCode)) {
       next = bodyFields.reduce(URLRequest.removeHeader, URLRequest.removeBody(URLRequest.setMethod(next, "GET")))
     }
-    if (target.origin !== currentURL.origin) {
-      next = credentialFields.reduce(URLRequest.removeHeader, next)
-    }
+    if (target.origin !== currentURL.origin) next = crossOriginFields.reduce(URLRequest.removeHeader, next)
     return Option.some({ request: next, url: target })
   })
 }
@@ -43,8 +43,11 @@ const changesToGET = (method: string, status: number): boolean =>
   status === 303 ? method !== "HEAD" && method !== "GET" : (status === 301 || status === 302) && method === "POST"
 
 const resolveLocation = (location: string, base: URL): URL | undefined => {
+  const trimmed = asUTF8(location).trim()
+  // An empty Location would "resolve" to the current URL and loop: it is no redirect.
+  if (trimmed === "") return undefined
   try {
-    const target = new URL(location.trim(), base)
+    const target = new URL(trimmed, base)
     // RFC 9110 §10.2.2: a Location without a fragment inherits the request's fragment.
     if (target.hash === "" && base.hash !== "") target.hash = base.hash
     return target.protocol === "http:" || target.protocol === "https:" ? target : undefined
@@ -52,6 +55,61 @@ const resolveLocation = (location: string, base: URL): URL | undefined => {
     return undefined
   }
 }
+
+// Header fields arrive decoded as Latin-1; a Location sent as UTF-8 (as servers do with
+// non-ASCII paths) is read again as UTF-8 when its bytes are valid UTF-8, as browsers do.
+const asUTF8 = (value: string): string => {
+  if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(value, (char) => char.charCodeAt(0)))
+  } catch {
+    return value
+  }
+}
+
+// Identity of the caller, and the Host the caller may have pinned: both belong to the origin
+// they were set for.
+const crossOriginFields = [...credentialFields, "Host"]
+
+/**
+ * The request a delegate chose to follow, checked as a `Location` is: an http(s) URL, no
+ * downgrade unless allowed, and when it goes to another origin, the credentials carried over
+ * from the previous request are dropped (fields the delegate set itself are its choice).
+ */
+export const checkChosen = (
+  previous: URLRequest.URLRequest,
+  currentURL: URL,
+  chosen: URLRequest.URLRequest,
+  allowsInsecureRedirects: boolean
+): Either.Either<URLRequest.URLRequest, URLError.URLError> => {
+  let url: URL
+  try {
+    url = new URL(chosen.url)
+  } catch (cause) {
+    return Either.left(URLError.make("BadURL", { failingURL: chosen.url, message: "The redirect is not a valid URL", cause }))
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return Either.left(URLError.make("UnsupportedURL", {
+      failingURL: chosen.url,
+      message: "A redirect can only lead to an http or https URL"
+    }))
+  }
+  if (isDowngrade(currentURL, url) && !allowsInsecureRedirects) return Either.left(downgradeRefused(url))
+  if (url.origin === currentURL.origin) return Either.right(chosen)
+  return Either.right(crossOriginFields.reduce((request, field) => {
+    const carried = URLRequest.header(previous, field)
+    return Option.isSome(carried) && Option.getOrUndefined(URLRequest.header(request, field)) === carried.value
+      ? URLRequest.removeHeader(request, field)
+      : request
+  }, chosen))
+}
+
+/** The failure of a redirect from https to http that the configuration does not allow. */
+export const downgradeRefused = (url: URL): URLError.URLError =>
+  URLError.make("AppTransportSecurityRequiresSecureConnection", {
+    failingURL: url.href,
+    message: `Refused to follow a redirect from https to ${url.href}`
+  })
 
 /** Is `from` → `to` a downgrade from a secure scheme to an insecure one? */
 export const isDowngrade = (from: URL, to: URL): boolean => from.protocol === "https:" && to.protocol === "http:"

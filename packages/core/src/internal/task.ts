@@ -117,7 +117,11 @@ export const make = <A>(
         crossOrigin: redirects > 0 && url.origin !== originalOrigin
       })
       const protocol = yield* selectProtocol(url)
-      const loading = yield* protocol.startLoading(currentRequest, url)
+      const loading = yield* protocol.startLoading(currentRequest, url, {
+        didSendBodyData: () => {
+          lastActivity = clock.unsafeCurrentTimeMillis()
+        }
+      })
       lastActivity = clock.unsafeCurrentTimeMillis()
       response = Option.some(loading.response)
       if (isHTTPURLResponse(loading.response)) {
@@ -142,10 +146,7 @@ export const make = <A>(
       onNone: () => Effect.succeedNone,
       onSome: (next) => {
         if (Redirect.isDowngrade(url, next.url) && !environment.configuration.allowsInsecureRedirects) {
-          return Effect.fail(URLError.make("AppTransportSecurityRequiresSecureConnection", {
-            failingURL: next.url.href,
-            message: `Refused to follow a redirect from https to ${next.url.href}`
-          }))
+          return Effect.fail(Redirect.downgradeRefused(next.url))
         }
         if (redirects >= Redirect.maximumRedirects) {
           return Effect.fail(URLError.make("HTTPTooManyRedirects", {
@@ -162,7 +163,18 @@ export const make = <A>(
           : Effect.void
         const decide = environment.delegate.willPerformHTTPRedirection === undefined
           ? Effect.succeed(Option.some(next.request))
-          : environment.delegate.willPerformHTTPRedirection(handle, redirectResponse, next.request)
+          : environment.delegate.willPerformHTTPRedirection(handle, redirectResponse, next.request).pipe(
+            Effect.flatMap(Option.match({
+              onNone: () => Effect.succeedNone,
+              onSome: (chosen) =>
+                Effect.asSome(Redirect.checkChosen(
+                  currentRequest,
+                  url,
+                  chosen,
+                  environment.configuration.allowsInsecureRedirects
+                ))
+            }))
+          )
         return Effect.zipRight(announce, decide)
       }
     })
@@ -230,7 +242,8 @@ export const make = <A>(
           : failure("Unknown", "The task died of a defect", Cause.squash(cause))
     )
 
-  const run = Effect.suspend(() => withTimeouts(load)).pipe(
+  // A cancel that lands between `resume` and the fork has completed the task already.
+  const run = Effect.suspend(() => completed ? Effect.interrupt : withTimeouts(load)).pipe(
     Effect.onExit(complete),
     Effect.ignore
   )

@@ -44,15 +44,22 @@ export const decode = (
   maximumLength: number
 ): Effect.Effect<Decoded> =>
   Effect.map(codings.at(-1) === "deflate" ? firstChunk(body) : Effect.succeed(undefined), (first) => {
-    const connectionErrors = new WeakSet<object>()
-    body.on("error", (error: Error) => connectionErrors.add(error))
     // Only the outermost coding's first bytes are on the wire to look at.
     const decoders = [...codings].reverse().map((coding, index) => decoderFor(coding, index === 0 ? first : undefined))
     const limit = sizeLimit(maximumLength)
+    // A failure travels through the whole pipeline (pipeline destroys every stream with it,
+    // and undici re-emits it on the body), so what counts is which stream raised it first.
+    const origin = new WeakMap<object, "connection" | "decoder">()
+    const note = (kind: "connection" | "decoder") => (error: Error) => {
+      if (!origin.has(error)) origin.set(error, kind)
+    }
+    body.on("error", note("connection"))
+    for (const stream of [...decoders, limit]) stream.on("error", note("decoder"))
     pipeline([body, ...decoders, limit], ignore)
     return {
       body: limit,
-      isConnectionError: (error) => typeof error === "object" && error !== null && connectionErrors.has(error)
+      isConnectionError: (error) =>
+        typeof error === "object" && error !== null && origin.get(error) === "connection"
     }
   })
 
@@ -97,22 +104,26 @@ const isZlibHeader = (bytes: Buffer): boolean =>
 /** Reads the first bytes of `body` and puts them back, to look at them. */
 const firstChunk = (body: Readable): Effect.Effect<Buffer | undefined> =>
   Effect.async<Buffer | undefined>((resume) => {
-    const look = () => {
-      const chunk: Buffer | null = body.read()
-      if (chunk === null && !body.readableEnded && body.errored === null) return false
-      body.off("readable", onReadable)
-      body.off("end", onEnd)
+    const detach = () => {
+      body.off("readable", look)
+      body.off("end", look)
+      body.off("error", look)
+      body.off("close", look)
+    }
+    // Any outcome settles the look: data, the end, or a failure (which the decoded stream
+    // then reports, since the body is part of its pipeline).
+    function look() {
+      const chunk: Buffer | null = body.destroyed ? null : body.read()
+      if (chunk === null && !body.readableEnded && !body.destroyed) return false
+      detach()
       if (chunk !== null) body.unshift(chunk)
       resume(Effect.succeed(chunk ?? undefined))
       return true
     }
-    const onReadable = () => void look()
-    const onEnd = () => void look()
     if (look()) return
-    body.on("readable", onReadable)
-    body.once("end", onEnd)
-    return Effect.sync(() => {
-      body.off("readable", onReadable)
-      body.off("end", onEnd)
-    })
+    body.on("readable", look)
+    body.once("end", look)
+    body.once("error", look)
+    body.once("close", look)
+    return Effect.sync(detach)
   })

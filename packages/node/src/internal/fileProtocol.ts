@@ -19,6 +19,18 @@ export const fileProtocol: URLProtocol = {
     Effect.gen(function*() {
       const failure = (error: unknown) => fileError(error, request.url)
       const filePath = yield* Effect.try({ try: () => fileURLToPath(url), catch: failure })
+      // Look before opening: opening a FIFO would block a libuv thread until a writer comes,
+      // and a device may never end.
+      const kind = yield* Effect.tryPromise({ try: () => fs.promises.stat(filePath), catch: failure })
+      if (kind.isDirectory()) {
+        return yield* Effect.fail(URLError.make("FileIsDirectory", { failingURL: request.url }))
+      }
+      if (!kind.isFile()) {
+        return yield* Effect.fail(URLError.make("CannotOpenFile", {
+          failingURL: request.url,
+          message: "Only regular files can be loaded"
+        }))
+      }
       const handle = yield* Effect.acquireRelease(
         Effect.tryPromise({ try: () => fs.promises.open(filePath, "r"), catch: failure }),
         (handle) => Effect.promise(() => handle.close().catch(() => undefined))

@@ -1,6 +1,7 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type { URLProtocol } from "@urlsession/core/URLProtocol"
+import type { Client, URLProtocol } from "@urlsession/core/URLProtocol"
+import { Readable } from "node:stream"
 import * as URLResponse from "@urlsession/core/URLResponse"
 import type { Dispatcher } from "undici"
 import * as URLError from "@urlsession/core/URLError"
@@ -23,7 +24,7 @@ export const make = (
   configuration: URLSessionConfiguration
 ): URLProtocol => ({
   canInit: (url) => url.protocol === "http:" || url.protocol === "https:",
-  startLoading: (request, url) =>
+  startLoading: (request, url, client) =>
     Effect.gen(function*() {
       const failure = (error: unknown) => toURLError(connector.alertBehind(error) ?? error, request.url)
       // A length mismatch found before the head is delivered is a complete message that
@@ -37,25 +38,37 @@ export const make = (
             cause: error
           })
           : failure(error)
-      const { body, headers, statusCode } = yield* Effect.tryPromise({
-        try: (signal) =>
-          dispatcher.request({
-            origin: url.origin,
-            path: `${url.pathname}${url.search}`,
-            method: request.method as Dispatcher.HttpMethod,
-            headers: withAcceptEncoding(request),
-            body: Option.getOrNull(request.body),
-            signal
-          }),
-        catch: headFailure
-      })
-      yield* Effect.addFinalizer(() =>
-        Effect.sync(() => {
-          if (!body.readableEnded) body.destroy()
-        })
+      // Interruption must reach a request still waiting for its head (the signal aborts it),
+      // and a head that arrives as the task is interrupted must not leak its connection.
+      const { body, headers, statusCode } = yield* Effect.uninterruptibleMask((restore) =>
+        restore(Effect.tryPromise({
+          try: (signal) =>
+            dispatcher.request({
+              origin: url.origin,
+              path: `${url.pathname}${url.search}`,
+              method: request.method as Dispatcher.HttpMethod,
+              headers: wireHeaders(request),
+              body: Option.match(request.body, { onNone: () => null, onSome: (bytes) => sentBody(bytes, client) }),
+              signal
+            }).then((data) => {
+              if (signal.aborted) data.body.destroy()
+              return data
+            }),
+          catch: headFailure
+        })).pipe(
+          Effect.tap(({ body }) =>
+            Effect.addFinalizer(() =>
+              Effect.sync(() => {
+                if (!body.readableEnded) body.destroy()
+              })
+            )
+          )
+        )
       )
       const response = URLResponse.fromHTTPHead({ url: url.href, statusCode, headers })
-      const codings = ContentDecoding.parseContentEncoding(response.headers["content-encoding"])
+      const codings = hasNoBody(request.method, statusCode, response.headers["content-length"])
+        ? []
+        : ContentDecoding.parseContentEncoding(response.headers["content-encoding"])
       if (codings === undefined || codings.length === 0) {
         return { response, body: ReadableBody.fromReadable(body, failure) }
       }
@@ -78,8 +91,41 @@ export const make = (
 })
 
 // The session decodes every coding it advertises, so it advertises them all unless the
-// caller chose otherwise.
-const withAcceptEncoding = (request: URLRequest.URLRequest) =>
-  Option.isSome(URLRequest.header(request, "Accept-Encoding"))
-    ? request.headers
-    : { ...request.headers, "Accept-Encoding": ContentDecoding.acceptEncoding }
+// caller chose otherwise; and a body handed over in pieces still has a known length, sent
+// rather than chunked.
+const wireHeaders = (request: URLRequest.URLRequest) => {
+  let headers = request.headers
+  if (Option.isNone(URLRequest.header(request, "Accept-Encoding"))) {
+    headers = { ...headers, "Accept-Encoding": ContentDecoding.acceptEncoding }
+  }
+  if (Option.isSome(request.body) && Option.isNone(URLRequest.header(request, "Content-Length"))) {
+    headers = { ...headers, "Content-Length": String(request.body.value.byteLength) }
+  }
+  return headers
+}
+
+// RFC 9110 §6.4.1: a response to HEAD, a 204 and a 304 have no body, whatever their
+// Content-Encoding says; nor does one that announces zero bytes.
+const hasNoBody = (method: string, statusCode: number, contentLength: string | undefined): boolean =>
+  method === "HEAD" || statusCode === 204 || statusCode === 304 || contentLength?.trim() === "0"
+
+// A body is handed to undici in pieces as the socket takes them, so each piece sent re-arms
+// the task's idle timer: a slow but moving upload never times out.
+const sentPieceSize = 64 * 1024
+
+const sentBody = (bytes: Uint8Array, client: Client): Uint8Array | Readable => {
+  if (bytes.byteLength <= sentPieceSize) {
+    client.didSendBodyData(bytes.byteLength)
+    return bytes
+  }
+  let offset = 0
+  return new Readable({
+    read() {
+      if (offset >= bytes.byteLength) return void this.push(null)
+      const piece = bytes.subarray(offset, offset + sentPieceSize)
+      offset += piece.byteLength
+      client.didSendBodyData(piece.byteLength)
+      this.push(piece)
+    }
+  })
+}
