@@ -53,13 +53,15 @@ export const decode = (
     const note = (kind: "connection" | "decoder") => (error: Error) => {
       if (!origin.has(error)) origin.set(error, kind)
     }
+    // The connection may have failed already, while the first bytes were awaited.
+    const brokeEarly = body.destroyed && !body.readableEnded
     body.on("error", note("connection"))
     for (const stream of [...decoders, limit]) stream.on("error", note("decoder"))
     pipeline([body, ...decoders, limit], ignore)
     return {
       body: limit,
       isConnectionError: (error) =>
-        typeof error === "object" && error !== null && origin.get(error) === "connection"
+        brokeEarly || (typeof error === "object" && error !== null && origin.get(error) === "connection")
     }
   })
 
