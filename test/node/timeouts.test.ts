@@ -67,6 +67,26 @@ describe("timeouts (TestClock)", () => {
     }).pipe(Effect.provide(configured({ timeoutIntervalForResource: "10 seconds" }))))
 })
 
+describe("the resource timeout and redirects", () => {
+  it.scoped("timeoutIntervalForResource counts from the first hop, redirects included", () =>
+    Effect.gen(function*() {
+      const requested = yield* Deferred.make<void>()
+      const server = yield* httpServer((request, response) => {
+        if (request.url === "/start") {
+          response.writeHead(302, { Location: "/silent" })
+          return void response.end()
+        }
+        Deferred.unsafeDone(requested, Exit.void) // and never answer
+      })
+      const loading = yield* Effect.fork(URLSession.data(`${server.url}/start`))
+      yield* Deferred.await(requested)
+      yield* TestClock.adjust("11 seconds")
+      const error = yield* Effect.flip(Fiber.join(loading))
+      expect(error.code).toBe("TimedOut")
+      expect(error.message).toContain("resource")
+    }).pipe(Effect.provide(configured({ timeoutIntervalForResource: "10 seconds" }))))
+})
+
 describe("what the idle timer does not count", () => {
   it.scoped("time spent suspended by the caller", () =>
     Effect.gen(function*() {
