@@ -17,8 +17,7 @@ import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { State, URLSessionTask } from "../URLSessionTask.js"
-import type { EventHub } from "./eventHub.js"
-import { EventHub as TaskEventHub } from "./eventHub.js"
+import { EventHub } from "./eventHub.js"
 import * as Redirect from "./redirect.js"
 import * as RequestRules from "./requestRules.js"
 
@@ -57,7 +56,7 @@ export const make = <A>(
   originalRequest: URLRequest.URLRequest,
   delivery: Delivery<A>
 ): TaskHandle<A> => {
-  const events = new TaskEventHub<URLSessionEvent.TaskEvent>(URLSessionEvent.isBackpressured)
+  const events = new EventHub<URLSessionEvent.TaskEvent>(URLSessionEvent.isBackpressured)
   const gate = Effect.unsafeMakeLatch(true)
   const done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
   let state: State = "suspended"
