@@ -14,6 +14,8 @@ const describe = URLSessionEvent.$match({
   WillPerformHTTPRedirection: ({ newRequest }) => `redirected to ${newRequest.url}`,
   DidReceiveResponse: ({ response }) => `response, ${Option.getOrElse(response.mimeType, () => "no type")}`,
   DidReceiveData: ({ data }) => `${data.byteLength} bytes: ${JSON.stringify(new TextDecoder().decode(data))}`,
+  DidWriteData: ({ totalBytesWritten }) => `${totalBytesWritten} bytes written`,
+  DidFinishDownloadingTo: ({ location }) => `downloaded to ${location}`,
   DidCompleteWithError: ({ error }) =>
     Option.match(error, { onNone: () => "completed", onSome: (error) => `failed: ${error.code}` }),
   DidBecomeInvalidWithError: () => "session invalidated"

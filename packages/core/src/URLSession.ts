@@ -20,6 +20,7 @@
  *
  * @since 0.1.0
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -32,7 +33,13 @@ import type { URLResponse } from "./URLResponse.js"
 import type { URLSessionConfiguration } from "./URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "./URLSessionDelegate.js"
 import type { URLSessionEvent } from "./URLSessionEvent.js"
-import type { DataResult, URLSessionDataTask, URLSessionTask } from "./URLSessionTask.js"
+import type {
+  DataResult,
+  DownloadResult,
+  URLSessionDataTask,
+  URLSessionDownloadTask,
+  URLSessionTask
+} from "./URLSessionTask.js"
 
 /**
  * What the session methods accept: a URL (string or `URL`) or a full `URLRequest`.
@@ -54,6 +61,17 @@ export interface StreamedResponse {
 }
 
 /**
+ * Where `download` puts the file.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DownloadOptions {
+  /** The path to move the finished download to, atomically. */
+  readonly to?: string | undefined
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -62,6 +80,15 @@ export interface URLSession {
   readonly configuration: URLSessionConfiguration
   /** A suspended data task: `resume` it to start. */
   readonly dataTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDataTask>
+  /** A suspended download task: `resume` it to start. Its file is the caller's to move; one
+   * nobody moved is removed when the session ends. */
+  readonly downloadTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDownloadTask>
+  /** Downloads to a file: with `to`, moved there atomically (never a half-written file at
+   * `to`); without, a temporary file that exists until the current scope closes. */
+  readonly download: (
+    urlOrRequest: URLOrRequest,
+    options?: DownloadOptions
+  ) => Effect.Effect<DownloadResult, URLError, Scope.Scope>
   /** Starts a load and succeeds with the response head; the body streams with backpressure.
    * The load belongs to the current scope: closing it cancels the transfer. */
   readonly bytes: (urlOrRequest: URLOrRequest) => Effect.Effect<StreamedResponse, URLError, Scope.Scope>
@@ -100,9 +127,15 @@ export const URLSession: Context.Tag<URLSession, URLSession> = Context.GenericTa
  */
 export const make = (
   configuration: URLSessionConfiguration,
-  options: { readonly protocols: ReadonlyArray<URLProtocol>; readonly delegate?: URLSessionDelegate | undefined }
+  options: {
+    readonly protocols: ReadonlyArray<URLProtocol>
+    readonly delegate?: URLSessionDelegate | undefined
+    /** Where download tasks write: a file system and the session's own directory. Without
+     * it the session cannot download. */
+    readonly downloads?: { readonly fileSystem: FileSystem.FileSystem; readonly directory: string } | undefined
+  }
 ): Effect.Effect<URLSession, never, Scope.Scope> =>
-  internal.make(configuration, options.protocols, options.delegate ?? {})
+  internal.make(configuration, options.protocols, options.delegate ?? {}, options.downloads)
 
 /**
  * Creates a suspended data task in the current session.
@@ -112,6 +145,41 @@ export const make = (
  */
 export const dataTask = (urlOrRequest: URLOrRequest): Effect.Effect<URLSessionDataTask, never, URLSession> =>
   Effect.flatMap(URLSession, (session) => session.dataTask(urlOrRequest))
+
+/**
+ * Creates a suspended download task in the current session.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const downloadTask = (
+  urlOrRequest: URLOrRequest
+): Effect.Effect<URLSessionDownloadTask, never, URLSession> =>
+  Effect.flatMap(URLSession, (session) => session.downloadTask(urlOrRequest))
+
+/**
+ * Downloads a URL to a file. With `to`, the file is moved there atomically and the result's
+ * `location` is `to`; without, `location` is a temporary file that exists until the current
+ * scope closes (Apple: "move it before your handler returns"). HTTP error statuses download
+ * their body too; the response tells. Interrupting the calling fiber cancels the download
+ * and leaves no file.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { URLSession } from "@urlsession/core"
+ *
+ * const saved = URLSession.download("http://127.0.0.1:8080/big.iso", { to: "/tmp/big.iso" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const download = (
+  urlOrRequest: URLOrRequest,
+  options?: DownloadOptions
+): Effect.Effect<DownloadResult, URLError, URLSession | Scope.Scope> =>
+  Effect.flatMap(URLSession, (session) => session.download(urlOrRequest, options))
 
 /**
  * Loads a URL into memory: creates a data task, resumes it and waits for

@@ -3,9 +3,10 @@
  *
  * A task's events come in the order of "Life cycle of a URL session":
  * one `WillPerformHTTPRedirection` per redirect followed, `DidReceiveResponse`, zero or more
- * `DidReceiveData`, then `DidCompleteWithError` last.
+ * `DidReceiveData` (`DidWriteData` for downloads, then `DidFinishDownloadingTo`), then
+ * `DidCompleteWithError` last.
  * A session's own last event is `DidBecomeInvalidWithError`. Variants for the callbacks of
- * features not built yet (uploads, downloads, challenges, caching, metrics)
+ * features not built yet (uploads, resumed downloads, challenges, caching, metrics)
  * arrive with those features.
  *
  * @since 0.1.0
@@ -32,6 +33,17 @@ export type URLSessionEvent = Data.TaggedEnum<{
   }
   /** A chunk of the body arrived (`urlSession(_:dataTask:didReceive:)`). */
   DidReceiveData: { readonly taskIdentifier: number; readonly data: Uint8Array }
+  /** A download task wrote body bytes to its file. Coalesced: a subscriber that lags sees
+   * the latest progress, not every step (`urlSession(_:downloadTask:didWriteData:…)`). */
+  DidWriteData: {
+    readonly taskIdentifier: number
+    readonly bytesWritten: number
+    readonly totalBytesWritten: number
+    /** -1 when the length is unknown. */
+    readonly totalBytesExpectedToWrite: number
+  }
+  /** A download task's file is complete at `location` (`urlSession(_:downloadTask:didFinishDownloadingTo:)`). */
+  DidFinishDownloadingTo: { readonly taskIdentifier: number; readonly location: string }
   /** The task finished: `None` on success, else why it failed (`urlSession(_:task:didCompleteWithError:)`). */
   DidCompleteWithError: { readonly taskIdentifier: number; readonly error: Option.Option<URLError> }
   /** The session was invalidated; always its last event (`urlSession(_:didBecomeInvalidWithError:)`). */
@@ -49,8 +61,10 @@ export const {
   $match,
   DidBecomeInvalidWithError,
   DidCompleteWithError,
+  DidFinishDownloadingTo,
   DidReceiveData,
   DidReceiveResponse,
+  DidWriteData,
   WillPerformHTTPRedirection
 } = Data.taggedEnum<URLSessionEvent>()
 
@@ -70,3 +84,13 @@ export type TaskEvent = Exclude<URLSessionEvent, { readonly _tag: "DidBecomeInva
  * @category predicates
  */
 export const isBackpressured = (event: URLSessionEvent): boolean => event._tag === "DidReceiveData"
+
+/**
+ * The key under which a lagging subscriber sees only the latest of these events: progress
+ * reports, per task. `undefined` for every event that is always delivered.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const coalescingKey = (event: URLSessionEvent): string | undefined =>
+  event._tag === "DidWriteData" ? `DidWriteData/${event.taskIdentifier}` : undefined

@@ -80,3 +80,23 @@ export interface DataResult {
  * @category models
  */
 export interface URLSessionDataTask extends URLSessionTask<DataResult> {}
+
+/**
+ * What a download task delivers: the file the body was written to, and the response. The
+ * file is the caller's to move; see `URLSession.download` for how long it stays.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DownloadResult {
+  readonly location: string
+  readonly response: URLResponse
+}
+
+/**
+ * A task that writes the body to a file (Apple's `URLSessionDownloadTask`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface URLSessionDownloadTask extends URLSessionTask<DownloadResult> {}

@@ -3,12 +3,17 @@
  *
  * @since 0.1.0
  */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
 import * as URLSession from "@urlsession/core/URLSession"
 import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
 import type * as URLSessionDelegate from "@urlsession/core/URLSessionDelegate"
 import type { LookupFunction } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as tls from "node:tls"
 import { Agent } from "undici"
 import * as Connector from "./internal/connector.js"
@@ -24,12 +29,16 @@ import * as HttpProtocol from "./internal/httpProtocol.js"
 export interface Options {
   /** The session's delegate: the decisions it takes over from Apple's defaults. */
   readonly delegate?: URLSessionDelegate.URLSessionDelegate
+  /** Where download tasks write their files. Default: `<OS temp dir>/urlsession/<identifier>`
+   * (`default` for sessions without an identifier). */
+  readonly downloadsDirectory?: string
   /** Resolves host names instead of the operating system's resolver (`dns.lookup`). */
   readonly lookup?: LookupFunction
 }
 
 /**
- * A session over one undici `Agent` built from the configuration: at most
+ * A session over one undici `Agent` built from the configuration, downloading to a
+ * directory of its own under the OS temp directory: at most
  * `httpMaximumConnectionsPerHost` connections per origin, kept alive between requests, and
  * trusting the configuration's `trustedCertificates` on top of Node's root certificates.
  * Closing the layer cancels every task, invalidates the session and closes its connections.
@@ -80,9 +89,17 @@ export const layer = (
         ),
         (agent) => Effect.promise(() => agent.destroy())
       )
+      const fileSystem = yield* Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer)
       return yield* URLSession.make(configuration, {
         protocols: [HttpProtocol.make(agent, connector, configuration), fileProtocol],
-        delegate: options?.delegate
+        delegate: options?.delegate,
+        downloads: { fileSystem, directory: options?.downloadsDirectory ?? defaultDownloadsDirectory(configuration) }
       })
     })
   )
+
+// Downloads live in a directory of the session's own, stable across runs and keyed by the
+// configuration's identifier, so that files a session leaves (resume data's partial files)
+// are found again by the next session of the same name.
+const defaultDownloadsDirectory = (configuration: URLSessionConfiguration.URLSessionConfiguration): string =>
+  path.join(os.tmpdir(), "urlsession", Option.getOrElse(configuration.identifier, () => "default"))

@@ -17,8 +17,15 @@ const unblockAll = Number.MAX_SAFE_INTEGER
 const offer = <A>(queue: Queue.Queue<A>, item: A): Effect.Effect<void> =>
   Queue.offer(queue, item).pipe(Effect.catchAllCause(() => Effect.void))
 
+/** Stands in a subscriber's queue for the latest coalesced event of its key. */
+class Latest {
+  constructor(readonly key: string) {}
+}
+
 interface Subscriber<A> {
-  readonly queue: Queue.Queue<A | typeof End>
+  readonly queue: Queue.Queue<A | Latest | typeof End>
+  /** The latest coalesced event per key, not yet taken by the subscriber. */
+  readonly latest: Map<string, A>
   /** One permit per backpressured event the subscriber may still buffer. */
   readonly permits: Effect.Semaphore
   readonly isBackpressured: (item: A) => boolean
@@ -40,7 +47,14 @@ export class EventHub<A> {
   private readonly subscribers = new Set<Subscriber<A>>()
   private closed = false
 
-  constructor(private readonly isBackpressured: (item: A) => boolean) {}
+  /**
+   * @param isBackpressured events that make their publisher wait for lagging subscribers
+   * @param coalescingKey events with a key replace a not yet taken event of the same key
+   */
+  constructor(
+    private readonly isBackpressured: (item: A) => boolean,
+    private readonly coalescingKey: (item: A) => string | undefined = () => undefined
+  ) {}
 
   get active(): boolean {
     return this.subscribers.size > 0
@@ -48,6 +62,16 @@ export class EventHub<A> {
 
   publish(event: A): Effect.Effect<void> {
     if (this.subscribers.size === 0 || this.closed) return Effect.void
+    const key = this.coalescingKey(event)
+    if (key !== undefined) {
+      return Effect.sync(() => {
+        for (const subscriber of this.subscribers) {
+          const waiting = subscriber.latest.has(key)
+          subscriber.latest.set(key, event)
+          if (!waiting) subscriber.queue.unsafeOffer(new Latest(key))
+        }
+      })
+    }
     if (!this.isBackpressured(event)) {
       return Effect.sync(() => {
         for (const subscriber of this.subscribers) subscriber.queue.unsafeOffer(event)
@@ -71,11 +95,12 @@ export class EventHub<A> {
 
   readonly subscribe: Stream.Stream<A> = Stream.unwrapScoped(
     Effect.acquireRelease(
-      Effect.flatMap(Queue.unbounded<A | typeof End>(), (queue) =>
+      Effect.flatMap(Queue.unbounded<A | Latest | typeof End>(), (queue) =>
         Effect.sync(() => {
           if (this.closed) return undefined
           const subscriber: Subscriber<A> = {
             queue,
+            latest: new Map(),
             permits: Effect.unsafeMakeSemaphore(subscriberCapacity),
             isBackpressured: this.isBackpressured
           }
@@ -92,7 +117,13 @@ export class EventHub<A> {
         subscriber === undefined
           ? Stream.empty
           : Stream.fromQueue(subscriber.queue).pipe(
-            Stream.takeWhile((item): item is A => item !== End),
+            Stream.takeWhile((item): item is A | Latest => item !== End),
+            Stream.map((item) => {
+              if (!(item instanceof Latest)) return item
+              const latest = subscriber.latest.get(item.key)!
+              subscriber.latest.delete(item.key)
+              return latest
+            }),
             Stream.tap((item) => subscriber.isBackpressured(item) ? subscriber.permits.release(1) : Effect.void)
           )
       )

@@ -5,7 +5,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import type { URLError } from "../URLError.js"
+import * as URLError from "../URLError.js"
 import type { URLProtocol } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
 import type { URLResponse } from "../URLResponse.js"
@@ -13,8 +13,11 @@ import type { StreamedResponse, URLSession } from "../URLSession.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
-import type { DataResult, URLSessionTask } from "../URLSessionTask.js"
+import type { DataResult, DownloadResult, URLSessionTask } from "../URLSessionTask.js"
 import { dataProtocol } from "./dataProtocol.js"
+import * as DownloadDelivery from "./downloadDelivery.js"
+import type { DownloadStorage } from "./downloadDelivery.js"
+import * as DownloadFile from "./downloadFile.js"
 import { EventHub } from "./eventHub.js"
 import * as Task from "./task.js"
 
@@ -24,10 +27,11 @@ const streamedChunksAhead = 16
 export const make = (
   configuration: URLSessionConfiguration,
   protocols: ReadonlyArray<URLProtocol>,
-  delegate: URLSessionDelegate
+  delegate: URLSessionDelegate,
+  storage: DownloadStorage | undefined
 ): Effect.Effect<URLSession, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>(URLSessionEvent.isBackpressured)
+    const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>(URLSessionEvent.isBackpressured, URLSessionEvent.coalescingKey)
     const fibers = yield* FiberSet.make<void, never>()
     const tasks = new Map<number, Task.TaskHandle<unknown>>()
     let nextTaskIdentifier = 1
@@ -50,7 +54,7 @@ export const make = (
 
     const createTask = <A>(
       urlOrRequest: string | URL | URLRequest.URLRequest,
-      delivery: Task.Delivery<A>
+      delivery: (context: Task.TaskContext) => Task.Delivery<A>
     ): Effect.Effect<Task.TaskHandle<A>> =>
       Effect.suspend(() => {
         if (invalidated) {
@@ -96,28 +100,82 @@ export const make = (
       )
     })
 
+    // Files of completed downloads that nobody claimed (moved) go with the session.
+    const handedOver = new Set<string>()
+
     // Closing the session's scope is `invalidateAndCancel`.
-    yield* Effect.addFinalizer(() => invalidateAndCancel)
+    yield* Effect.addFinalizer(() =>
+      Effect.zipRight(
+        invalidateAndCancel,
+        storage === undefined
+          ? Effect.void
+          : Effect.forEach(handedOver, (location) => Effect.ignore(storage.fileSystem.remove(location)), {
+            discard: true
+          })
+      )
+    )
+
+    const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
+      Effect.suspend(() => {
+        if (storage === undefined) {
+          return Effect.dieMessage("URLSession: this session has no file system to download to")
+        }
+        return createTask<DownloadResult>(urlOrRequest, (context) => {
+          const delivery = DownloadDelivery.make(storage, context)
+          return {
+            ...delivery,
+            finish: (response) =>
+              Effect.tap(delivery.finish(response), ({ location }) => Effect.sync(() => handedOver.add(location)))
+          }
+        })
+      })
+
+    const download = (
+      urlOrRequest: string | URL | URLRequest.URLRequest,
+      options?: { readonly to?: string | undefined }
+    ): Effect.Effect<DownloadResult, URLError.URLError, Scope.Scope> =>
+      Effect.gen(function*() {
+        const task = yield* downloadTask(urlOrRequest)
+        const result = yield* Effect.uninterruptibleMask((restore) => Effect.zipRight(task.resume, restore(task.await)))
+        const fileSystem = storage!.fileSystem
+        if (options?.to === undefined) {
+          // Apple: the file exists while the code that received it runs: here, the scope.
+          yield* Effect.addFinalizer(() => Effect.ignore(fileSystem.remove(result.location)))
+          return result
+        }
+        yield* DownloadFile.moveAtomically(fileSystem, result.location, options.to).pipe(
+          Effect.mapError((cause) =>
+            URLError.make("CannotMoveFile", {
+              failingURL: result.response.url,
+              message: `Cannot move the download to ${options.to}`,
+              cause
+            })
+          )
+        )
+        handedOver.delete(result.location)
+        return { location: options.to, response: result.response }
+      })
 
     const dataTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
-      createTask<DataResult>(urlOrRequest, collectingDelivery())
+      createTask<DataResult>(urlOrRequest, collectingDelivery)
 
     const bytes = (
       urlOrRequest: string | URL | URLRequest.URLRequest
-    ): Effect.Effect<StreamedResponse, URLError, Scope.Scope> =>
+    ): Effect.Effect<StreamedResponse, URLError.URLError, Scope.Scope> =>
       Effect.gen(function*() {
-        const head = yield* Deferred.make<URLResponse, URLError>()
-        const body = yield* Mailbox.make<Uint8Array, URLError>(streamedChunksAhead)
-        const task = yield* createTask<void>(urlOrRequest, {
+        const head = yield* Deferred.make<URLResponse, URLError.URLError>()
+        const body = yield* Mailbox.make<Uint8Array, URLError.URLError>(streamedChunksAhead)
+        const task = yield* createTask<void>(urlOrRequest, () => ({
+          reportsData: true,
           onResponse: (response) => Deferred.succeed(head, response),
           onData: (chunk) => body.offer(chunk),
-          result: () => undefined,
+          finish: () => Effect.void,
           onFinish: (exit) =>
             Effect.zipRight(
               Exit.isFailure(exit) ? Deferred.failCause(head, exit.cause) : Effect.void,
               body.done(exit)
             )
-        })
+        }))
         yield* Effect.addFinalizer(() => task.cancel)
         yield* task.resume
         const response = yield* Effect.onInterrupt(Deferred.await(head), () => task.cancel)
@@ -128,6 +186,8 @@ export const make = (
       configuration,
       dataTask,
       bytes,
+      downloadTask,
+      download,
       finishTasksAndInvalidate,
       invalidateAndCancel,
       allTasks: Effect.sync(() =>
@@ -140,12 +200,13 @@ export const make = (
 const collectingDelivery = (): Task.Delivery<DataResult> => {
   const chunks: Array<Uint8Array> = []
   return {
+    reportsData: true,
     onResponse: () => Effect.void,
     onData: (chunk) =>
       Effect.sync(() => {
         chunks.push(chunk)
       }),
-    result: (response) => ({ data: concat(chunks), response }),
+    finish: (response) => Effect.succeed({ data: concat(chunks), response }),
     onFinish: () => Effect.void
   }
 }

@@ -23,11 +23,24 @@ import * as RequestRules from "./requestRules.js"
 
 /** Where a task's response and body go, and what its `await` gives on success. */
 export interface Delivery<A> {
-  readonly onResponse: (response: URLResponse) => Effect.Effect<void>
-  readonly onData: (chunk: Uint8Array) => Effect.Effect<void>
-  readonly result: (response: URLResponse) => A
+  /** Whether the task reports body chunks as `DidReceiveData` (a download reports its own). */
+  readonly reportsData: boolean
+  readonly onResponse: (response: URLResponse) => Effect.Effect<void, URLError.URLError>
+  readonly onData: (chunk: Uint8Array) => Effect.Effect<void, URLError.URLError>
+  /** The body is complete: what `await` gives. */
+  readonly finish: (response: URLResponse) => Effect.Effect<A, URLError.URLError>
   /** Runs once, after `DidCompleteWithError`, with what `await` will give. */
   readonly onFinish: (exit: Exit.Exit<A, URLError.URLError>) => Effect.Effect<void>
+}
+
+/** What a delivery may use of its task. */
+export interface TaskContext {
+  readonly taskIdentifier: number
+  /** Is anybody listening? Build no event when nobody is. */
+  readonly observed: () => boolean
+  readonly emit: (event: URLSessionEvent.TaskEvent) => Effect.Effect<void>
+  /** The URL being loaded now (after redirects). */
+  readonly currentURL: () => string
 }
 
 /** What a session lends its tasks. */
@@ -54,9 +67,9 @@ export const make = <A>(
   environment: TaskEnvironment,
   taskIdentifier: number,
   originalRequest: URLRequest.URLRequest,
-  delivery: Delivery<A>
+  makeDelivery: (context: TaskContext) => Delivery<A>
 ): TaskHandle<A> => {
-  const events = new EventHub<URLSessionEvent.TaskEvent>(URLSessionEvent.isBackpressured)
+  const events = new EventHub<URLSessionEvent.TaskEvent>(URLSessionEvent.isBackpressured, URLSessionEvent.coalescingKey)
   const gate = Effect.unsafeMakeLatch(true)
   const done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
   let state: State = "suspended"
@@ -78,6 +91,7 @@ export const make = <A>(
   const observed = () => events.active || environment.sessionEvents.active
   const emit = (event: URLSessionEvent.TaskEvent) =>
     Effect.zipRight(events.publish(event), environment.sessionEvents.publish(event))
+  const delivery = makeDelivery({ taskIdentifier, observed, emit, currentURL: () => currentRequest.url })
   const failure = (code: URLError.Code, message?: string, cause?: unknown) =>
     URLError.make(code, { failingURL: currentRequest.url, message, cause })
 
@@ -93,7 +107,7 @@ export const make = <A>(
       awaitingConsumer = true
       const delivered = delivery.onData(chunk)
       return Effect.ensuring(
-        observed()
+        delivery.reportsData && observed()
           ? Effect.zipRight(emit(URLSessionEvent.DidReceiveData({ taskIdentifier, data: chunk })), delivered)
           : delivered,
         Effect.sync(() => {
@@ -137,7 +151,7 @@ export const make = <A>(
       }
       yield* delivery.onResponse(loading.response)
       yield* Stream.runForEach(loading.body, deliver(clock))
-      return { _tag: "Done", value: delivery.result(loading.response) } as const
+      return { _tag: "Done", value: yield* delivery.finish(loading.response) } as const
     })
 
   const followRedirect = (url: URL, redirectResponse: HTTPURLResponse, redirects: number) =>
