@@ -106,6 +106,27 @@ describe("download tasks", () => {
         const progress = Chunk.toArray(yield* Fiber.join(events))
         expect(progress.length).toBeLessThanOrEqual(2)
         expect(progress.at(-1)!.totalBytesWritten).toBe(body.length)
+        // Coalesced events still add up: bytesWritten counts everything since the last one seen.
+        expect(progress.reduce((sum, event) => sum + event.bytesWritten, 0)).toBe(body.length)
+      }).pipe(Effect.provide(layer))
+    }))
+
+  it.scoped("a cancel that arrives once the file is complete changes nothing: the download succeeds", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* sessionWithDirectory
+      const body = patterned(200_000)
+      const server = yield* bodyServer(body)
+      yield* Effect.gen(function*() {
+        const task = yield* URLSession.downloadTask(server.url)
+        const cancelled = yield* task.events.pipe(
+          Stream.filter(URLSessionEvent.$is("DidFinishDownloadingTo")),
+          Stream.runForEach(() => task.cancel),
+          Effect.fork
+        )
+        yield* task.resume
+        const { location } = yield* task.await
+        yield* Fiber.join(cancelled)
+        expect(sha256(fs.readFileSync(location))).toBe(sha256(body))
       }).pipe(Effect.provide(layer))
     }))
 

@@ -94,3 +94,14 @@ export const isBackpressured = (event: URLSessionEvent): boolean => event._tag =
  */
 export const coalescingKey = (event: URLSessionEvent): string | undefined =>
   event._tag === "DidWriteData" ? `DidWriteData/${event.taskIdentifier}` : undefined
+
+/**
+ * Two coalesced events of one key as one: progress since the first, totals of the second.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const coalesce = <E extends URLSessionEvent>(waiting: E, next: E): E =>
+  waiting._tag === "DidWriteData" && next._tag === "DidWriteData"
+    ? DidWriteData({ ...next, bytesWritten: waiting.bytesWritten + next.bytesWritten }) as E
+    : next

@@ -44,9 +44,10 @@ export const make = (storage: DownloadStorage, context: TaskContext): Delivery<D
         expected = response.expectedContentLength
         written = 0
         const path = `${storage.directory}/CFNetworkDownload_${globalThis.crypto.randomUUID()}.tmp`
+        // Known before the file exists, so that a failure at any point after removes it.
+        location = path
         return Effect.map(create(path), (opened) => {
           file = opened
-          location = path
         })
       }),
     onData: (chunk) =>

@@ -15,11 +15,14 @@ export const moveAtomically = (
   fileSystem.rename(from, to).pipe(
     Effect.catchIf(isCrossDevice, () => {
       const staging = `${to}.urlsession-${globalThis.crypto.randomUUID()}.partial`
+      // Uninterruptible: a copy abandoned halfway would leave the staging file behind.
       return fileSystem.copyFile(from, staging).pipe(
         Effect.zipRight(Effect.scoped(Effect.flatMap(fileSystem.open(staging, { flag: "r+" }), (file) => file.sync))),
         Effect.zipRight(fileSystem.rename(staging, to)),
-        Effect.zipRight(fileSystem.remove(from)),
-        Effect.tapError(() => Effect.ignore(fileSystem.remove(staging)))
+        Effect.tapErrorCause(() => Effect.ignore(fileSystem.remove(staging))),
+        // `to` is complete now; a source that cannot be removed goes with the session.
+        Effect.zipRight(Effect.ignore(fileSystem.remove(from))),
+        Effect.uninterruptible
       )
     })
   )

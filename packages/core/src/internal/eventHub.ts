@@ -50,10 +50,12 @@ export class EventHub<A> {
   /**
    * @param isBackpressured events that make their publisher wait for lagging subscribers
    * @param coalescingKey events with a key replace a not yet taken event of the same key
+   * @param coalesce how an event replaces the one waiting (by default: the newer wins)
    */
   constructor(
     private readonly isBackpressured: (item: A) => boolean,
-    private readonly coalescingKey: (item: A) => string | undefined = () => undefined
+    private readonly coalescingKey: (item: A) => string | undefined = () => undefined,
+    private readonly coalesce: (waiting: A, next: A) => A = (_, next) => next
   ) {}
 
   get active(): boolean {
@@ -66,9 +68,9 @@ export class EventHub<A> {
     if (key !== undefined) {
       return Effect.sync(() => {
         for (const subscriber of this.subscribers) {
-          const waiting = subscriber.latest.has(key)
-          subscriber.latest.set(key, event)
-          if (!waiting) subscriber.queue.unsafeOffer(new Latest(key))
+          const waiting = subscriber.latest.get(key)
+          subscriber.latest.set(key, waiting === undefined ? event : this.coalesce(waiting, event))
+          if (waiting === undefined) subscriber.queue.unsafeOffer(new Latest(key))
         }
       })
     }

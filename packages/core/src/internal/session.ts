@@ -31,7 +31,11 @@ export const make = (
   storage: DownloadStorage | undefined
 ): Effect.Effect<URLSession, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>(URLSessionEvent.isBackpressured, URLSessionEvent.coalescingKey)
+    const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>(
+    URLSessionEvent.isBackpressured,
+    URLSessionEvent.coalescingKey,
+    URLSessionEvent.coalesce
+  )
     const fibers = yield* FiberSet.make<void, never>()
     const tasks = new Map<number, Task.TaskHandle<unknown>>()
     let nextTaskIdentifier = 1
@@ -136,13 +140,19 @@ export const make = (
     ): Effect.Effect<DownloadResult, URLError.URLError, Scope.Scope> =>
       Effect.gen(function*() {
         const task = yield* downloadTask(urlOrRequest)
-        const result = yield* Effect.uninterruptibleMask((restore) => Effect.zipRight(task.resume, restore(task.await)))
+        // The file belongs to the caller's scope from the moment it exists: whatever happens
+        // next (an interruption, a failed move), it is removed when the scope closes.
+        const result = yield* Effect.uninterruptibleMask((restore) =>
+          Effect.gen(function*() {
+            yield* task.resume
+            const result = yield* restore(task.await)
+            yield* Effect.addFinalizer(() => Effect.ignore(storage!.fileSystem.remove(result.location)))
+            return result
+          })
+        )
         const fileSystem = storage!.fileSystem
-        if (options?.to === undefined) {
-          // Apple: the file exists while the code that received it runs: here, the scope.
-          yield* Effect.addFinalizer(() => Effect.ignore(fileSystem.remove(result.location)))
-          return result
-        }
+        // Apple: the file exists while the code that received it runs: here, the scope.
+        if (options?.to === undefined) return result
         yield* DownloadFile.moveAtomically(fileSystem, result.location, options.to).pipe(
           Effect.mapError((cause) =>
             URLError.make("CannotMoveFile", {

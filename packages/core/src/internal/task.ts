@@ -69,7 +69,11 @@ export const make = <A>(
   originalRequest: URLRequest.URLRequest,
   makeDelivery: (context: TaskContext) => Delivery<A>
 ): TaskHandle<A> => {
-  const events = new EventHub<URLSessionEvent.TaskEvent>(URLSessionEvent.isBackpressured, URLSessionEvent.coalescingKey)
+  const events = new EventHub<URLSessionEvent.TaskEvent>(
+    URLSessionEvent.isBackpressured,
+    URLSessionEvent.coalescingKey,
+    URLSessionEvent.coalesce
+  )
   const gate = Effect.unsafeMakeLatch(true)
   const done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
   let state: State = "suspended"
@@ -78,6 +82,7 @@ export const make = <A>(
   let suspendCount = 1
   let started = false
   let completed = false
+  let finished: Option.Option<A> = Option.none()
   // While the task waits for a consumer (backpressure), the network is not idle: it is us.
   let awaitingConsumer = false
   let fiber: Fiber.RuntimeFiber<void> | undefined
@@ -151,7 +156,18 @@ export const make = <A>(
       }
       yield* delivery.onResponse(loading.response)
       yield* Stream.runForEach(loading.body, deliver(clock))
-      return { _tag: "Done", value: yield* delivery.finish(loading.response) } as const
+      // The body is complete: from here the task succeeds, whatever arrives (a cancel, a
+      // timeout) before its completion is announced. Finishing (closing, flushing a file) is
+      // the task's own work, not network idleness.
+      awaitingConsumer = true
+      const value = yield* Effect.ensuring(
+        delivery.finish(loading.response),
+        Effect.sync(() => {
+          awaitingConsumer = false
+        })
+      )
+      finished = Option.some(value)
+      return { _tag: "Done", value } as const
     })
 
   const followRedirect = (url: URL, redirectResponse: HTTPURLResponse, redirects: number) =>
@@ -234,7 +250,9 @@ export const make = <A>(
     Effect.gen(function*() {
       if (completed) return
       completed = true
-      const outcome = Exit.isSuccess(exit) ? exit : Exit.fail(errorOf(exit.cause))
+      const outcome = Exit.isSuccess(exit)
+        ? exit
+        : Option.match(finished, { onNone: () => Exit.fail(errorOf(exit.cause)), onSome: Exit.succeed })
       state = "completed"
       yield* emit(URLSessionEvent.DidCompleteWithError({
         taskIdentifier,
@@ -295,7 +313,7 @@ export const make = <A>(
   const cancel = Effect.zipRight(
     Effect.yieldNow(),
     Effect.suspend(() => {
-      if (state === "completed" || state === "canceling") return Effect.void
+      if (state === "completed" || state === "canceling" || Option.isSome(finished)) return Effect.void
       state = "canceling"
       if (fiber === undefined) {
         started = true
