@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as internal from "./internal/session.js"
+import type { ResumeData } from "./ResumeData.js"
 import type { URLError } from "./URLError.js"
 import type { URLProtocol } from "./URLProtocol.js"
 import type { URLRequest } from "./URLRequest.js"
@@ -83,6 +84,9 @@ export interface URLSession {
   /** A suspended download task: `resume` it to start. Its file is the caller's to move; one
    * nobody moved is removed when the session ends. */
   readonly downloadTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDownloadTask>
+  /** A suspended download task that goes on from resume data. Fails with `CannotOpenFile`
+   * when the partial file is not in this session's directory or is shorter than recorded. */
+  readonly downloadTaskWithResumeData: (resumeData: ResumeData) => Effect.Effect<URLSessionDownloadTask, URLError>
   /** Downloads to a file: with `to`, moved there atomically (never a half-written file at
    * `to`); without, a temporary file that exists until the current scope closes. */
   readonly download: (
@@ -156,6 +160,17 @@ export const downloadTask = (
   urlOrRequest: URLOrRequest
 ): Effect.Effect<URLSessionDownloadTask, never, URLSession> =>
   Effect.flatMap(URLSession, (session) => session.downloadTask(urlOrRequest))
+
+/**
+ * Creates a suspended download task that goes on from resume data.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const downloadTaskWithResumeData = (
+  resumeData: ResumeData
+): Effect.Effect<URLSessionDownloadTask, URLError, URLSession> =>
+  Effect.flatMap(URLSession, (session) => session.downloadTaskWithResumeData(resumeData))
 
 /**
  * Downloads a URL to a file. With `to`, the file is moved there atomically and the result's

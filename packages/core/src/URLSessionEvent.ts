@@ -42,6 +42,14 @@ export type URLSessionEvent = Data.TaggedEnum<{
     /** -1 when the length is unknown. */
     readonly totalBytesExpectedToWrite: number
   }
+  /** A download from resume data goes on at `fileOffset` (0: the server sent the whole
+   * resource again) (`urlSession(_:downloadTask:didResumeAtOffset:expectedTotalBytes:)`). */
+  DidResumeAtOffset: {
+    readonly taskIdentifier: number
+    readonly fileOffset: number
+    /** -1 when unknown. */
+    readonly expectedTotalBytes: number
+  }
   /** A download task's file is complete at `location` (`urlSession(_:downloadTask:didFinishDownloadingTo:)`). */
   DidFinishDownloadingTo: { readonly taskIdentifier: number; readonly location: string }
   /** The task finished: `None` on success, else why it failed (`urlSession(_:task:didCompleteWithError:)`). */
@@ -64,6 +72,7 @@ export const {
   DidFinishDownloadingTo,
   DidReceiveData,
   DidReceiveResponse,
+  DidResumeAtOffset,
   DidWriteData,
   WillPerformHTTPRedirection
 } = Data.taggedEnum<URLSessionEvent>()

@@ -10,6 +10,7 @@
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
+import type { ResumeData } from "./ResumeData.js"
 import type { URLError } from "./URLError.js"
 import type { URLRequest } from "./URLRequest.js"
 import type { URLResponse } from "./URLResponse.js"
@@ -99,4 +100,12 @@ export interface DownloadResult {
  * @since 0.1.0
  * @category models
  */
-export interface URLSessionDownloadTask extends URLSessionTask<DownloadResult> {}
+export interface URLSessionDownloadTask extends URLSessionTask<DownloadResult> {
+  /**
+   * Cancels the download and, when it can be resumed, keeps its partial file and gives the
+   * resume data for it: `Some` exactly when the request is a GET, the response carries an
+   * ETag or Last-Modified, the server takes byte ranges, the body is not encoded and part of
+   * it is on disk. Otherwise the partial file is removed and the result is `None`.
+   */
+  readonly cancelByProducingResumeData: Effect.Effect<Option.Option<ResumeData>>
+}

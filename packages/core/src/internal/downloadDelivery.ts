@@ -1,8 +1,12 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import { ResumeData, version as resumeDataVersion } from "../ResumeData.js"
 import * as URLError from "../URLError.js"
+import * as URLRequest from "../URLRequest.js"
+import { isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { DownloadResult } from "../URLSessionTask.js"
 import type { Delivery, TaskContext } from "./task.js"
@@ -14,41 +18,150 @@ export interface DownloadStorage {
   readonly directory: string
 }
 
+/** A download delivery, and what `cancelByProducingResumeData` needs of it. */
+export interface DownloadDelivery extends Delivery<DownloadResult> {
+  /** Whether what has arrived so far could be resumed (before knowing how much will). */
+  readonly isResumable: () => boolean
+  /** Keep the partial file when the task fails: resume data will point at it. */
+  readonly keepPartialFile: () => void
+  /** The resume data for the bytes on disk now, if the download can be resumed. */
+  readonly resumeData: () => Option.Option<ResumeData>
+  /** Removes the partial file (when no resume data could be made after all). */
+  readonly removePartialFile: Effect.Effect<void>
+}
+
+const partialFileName = () => `CFNetworkDownload_${globalThis.crypto.randomUUID()}.tmp`
+
+/** Header fields a resumed request adds, which resume data must not record. */
+const resumeFields = ["Range", "If-Range", "Accept-Encoding"]
+
 /**
- * A delivery that writes the body to a new file in the session's directory, with Apple's
- * events: `DidWriteData` per chunk written (coalesced for lagging subscribers), then
- * `DidFinishDownloadingTo` before the completion. A download that fails or is cancelled
- * leaves no file behind; a complete one is handed over at `location`.
+ * A delivery that writes the body to a file in the session's directory, with Apple's
+ * events: `DidResumeAtOffset` when resuming, `DidWriteData` per chunk written (coalesced for
+ * lagging subscribers), then `DidFinishDownloadingTo` before the completion. A download that
+ * fails or is cancelled leaves no file behind unless resume data points at it; a complete
+ * one is handed over at `location`.
+ *
+ * Resuming from `resume` asks for `Range: bytes=N-` with `If-Range`, and appends only to a
+ * 206 whose `Content-Range` starts at N, whose total is the recorded length and whose
+ * validator is unchanged. A 200 (the resource changed, or ranges are ignored) starts the
+ * file again from zero; a 416 or any other 206 sends the request again without a range.
  */
-export const make = (storage: DownloadStorage, context: TaskContext): Delivery<DownloadResult> => {
+export const make = (
+  storage: DownloadStorage,
+  context: TaskContext,
+  resume: Option.Option<ResumeData> = Option.none()
+): DownloadDelivery => {
   const { fileSystem } = storage
   const fileError = (code: URLError.Code, message: string) => (cause: unknown) =>
     URLError.make(code, { failingURL: context.currentURL(), message, cause })
   const scope = Effect.runSync(Scope.make())
   let file: FileSystem.File | undefined
-  let location: string | undefined
+  // Known before the file exists, so that a failure at any point after removes it.
+  let location: string | undefined = Option.match(resume, {
+    onNone: () => undefined,
+    onSome: (resumeData) => `${storage.directory}/${resumeData.partialFile}`
+  })
+  let resuming = resume
+  let appendAt = Option.none<number>()
   let written = 0
   let expected = -1
+  let keepPartial = false
+  let lastRequest: URLRequest.URLRequest | undefined
+  let lastResponse: URLResponse | undefined
 
-  const create = (path: string) =>
+  const open = (path: string, flag: "wx" | "w" | "a") =>
     fileSystem.makeDirectory(storage.directory, { recursive: true }).pipe(
-      Effect.zipRight(fileSystem.open(path, { flag: "wx" })),
+      Effect.zipRight(fileSystem.open(path, { flag })),
       Scope.extend(scope),
       Effect.mapError(fileError("CannotCreateFile", `Cannot create the download file ${path}`))
     )
 
-  return {
+  const report = (event: URLSessionEvent.TaskEvent) => context.observed() ? context.emit(event) : Effect.void
+
+  // RFC 9110 §14.4: `bytes first-last/complete`.
+  const acceptsRange = (response: URLResponse, resumeData: ResumeData): boolean => {
+    if (!isHTTPURLResponse(response)) return false
+    const range = Option.getOrUndefined(response.value("Content-Range"))?.match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/)
+    if (range === undefined || range === null) return false
+    const [, first, last, complete] = range
+    const total = complete === "*" ? -1 : Number(complete)
+    const sameValidator = resumeData.etag === undefined ||
+      Option.getOrUndefined(response.value("ETag")) === resumeData.etag
+    return Number(first) === resumeData.bytesReceived &&
+      (resumeData.expectedLength === -1 || total === resumeData.expectedLength) &&
+      (total === -1 || Number(last) === total - 1) &&
+      sameValidator
+  }
+
+  const delivery: DownloadDelivery = {
     reportsData: false,
+    prepare: (request) => {
+      const prepared = Option.match(resuming, {
+        onNone: () => request,
+        onSome: (resumeData) =>
+          URLRequest.setHeaders(request, {
+            Range: `bytes=${resumeData.bytesReceived}-`,
+            // Byte offsets must count the resource's own bytes, not an encoding of them.
+            "Accept-Encoding": "identity",
+            ...(resumeData.etag ?? resumeData.lastModified) === undefined
+              ? {}
+              : { "If-Range": (resumeData.etag ?? resumeData.lastModified)! }
+          })
+      })
+      lastRequest = prepared
+      return prepared
+    },
+    examine: (response) =>
+      Effect.sync(() => {
+        if (Option.isNone(resuming)) return "continue" as const
+        const resumeData = resuming.value
+        const status = isHTTPURLResponse(response) ? response.statusCode : 200
+        if (status === 206 && acceptsRange(response, resumeData)) {
+          appendAt = Option.some(resumeData.bytesReceived)
+          return "continue" as const
+        }
+        // Never append blindly: anything but the exact range asked for starts from zero.
+        resuming = Option.none()
+        return status === 206 || status === 416 ? "restart" as const : "continue" as const
+      }),
     onResponse: (response) =>
-      Effect.suspend(() => {
-        expected = response.expectedContentLength
-        written = 0
-        const path = `${storage.directory}/CFNetworkDownload_${globalThis.crypto.randomUUID()}.tmp`
-        // Known before the file exists, so that a failure at any point after removes it.
+      Effect.gen(function*() {
+        lastResponse = response
+        const path = location ?? `${storage.directory}/${partialFileName()}`
         location = path
-        return Effect.map(create(path), (opened) => {
-          file = opened
-        })
+        const wasResume = Option.isSome(resume)
+        if (Option.isSome(appendAt)) {
+          const offset = appendAt.value
+          const size = yield* fileSystem.stat(path).pipe(
+            Effect.mapError(fileError("CannotOpenFile", `The partial file ${path} is missing`))
+          )
+          if (Number(size.size) !== offset) {
+            return yield* Effect.fail(URLError.make("CannotOpenFile", {
+              failingURL: context.currentURL(),
+              message: `The partial file ${path} holds ${size.size} bytes, not the ${offset} recorded`
+            }))
+          }
+          file = yield* open(path, "a")
+          written = offset
+          expected = Option.getOrThrow(resume).expectedLength
+          yield* report(URLSessionEvent.DidResumeAtOffset({
+            taskIdentifier: context.taskIdentifier,
+            fileOffset: offset,
+            expectedTotalBytes: expected
+          }))
+          return
+        }
+        file = yield* open(path, wasResume ? "w" : "wx")
+        written = 0
+        expected = response.expectedContentLength
+        if (wasResume) {
+          yield* report(URLSessionEvent.DidResumeAtOffset({
+            taskIdentifier: context.taskIdentifier,
+            fileOffset: 0,
+            expectedTotalBytes: expected
+          }))
+        }
       }),
     onData: (chunk) =>
       Effect.suspend(() =>
@@ -56,38 +169,80 @@ export const make = (storage: DownloadStorage, context: TaskContext): Delivery<D
           Effect.mapError(fileError("CannotWriteToFile", `Cannot write to the download file ${location}`)),
           Effect.zipRight(Effect.suspend(() => {
             written += chunk.byteLength
-            return context.observed()
-              ? context.emit(URLSessionEvent.DidWriteData({
-                taskIdentifier: context.taskIdentifier,
-                bytesWritten: chunk.byteLength,
-                totalBytesWritten: written,
-                totalBytesExpectedToWrite: expected
-              }))
-              : Effect.void
+            return report(URLSessionEvent.DidWriteData({
+              taskIdentifier: context.taskIdentifier,
+              bytesWritten: chunk.byteLength,
+              totalBytesWritten: written,
+              totalBytesExpectedToWrite: expected
+            }))
           }))
         )
       ),
     finish: (response) =>
       Effect.gen(function*() {
+        if (expected !== -1 && written !== expected) {
+          return yield* Effect.fail(URLError.make("BadServerResponse", {
+            failingURL: context.currentURL(),
+            message: `The download holds ${written} bytes, not the ${expected} announced`
+          }))
+        }
         yield* file!.sync.pipe(
           Effect.mapError(fileError("CannotWriteToFile", `Cannot write to the download file ${location}`))
         )
         yield* Scope.close(scope, Exit.void)
-        if (context.observed()) {
-          yield* context.emit(URLSessionEvent.DidFinishDownloadingTo({
-            taskIdentifier: context.taskIdentifier,
-            location: location!
-          }))
-        }
+        yield* report(URLSessionEvent.DidFinishDownloadingTo({
+          taskIdentifier: context.taskIdentifier,
+          location: location!
+        }))
         return { location: location!, response }
       }),
     onFinish: (exit) =>
       Scope.close(scope, Exit.void).pipe(
-        Effect.zipRight(
-          Exit.isFailure(exit) && location !== undefined
-            ? Effect.ignore(fileSystem.remove(location))
-            : Effect.void
-        )
+        Effect.zipRight(Exit.isFailure(exit) && !keepPartial ? delivery.removePartialFile : Effect.void)
+      ),
+    isResumable: () =>
+      (lastResponse === undefined && Option.isSome(resume)) ||
+      (resumableResponse() !== undefined && lastRequest?.method === "GET"),
+    keepPartialFile: () => {
+      keepPartial = true
+    },
+    resumeData: () => {
+      // Nothing arrived since the resume data this task started from: it still holds.
+      if (lastResponse === undefined) return resume
+      const validated = resumableResponse()
+      if (validated === undefined || lastRequest === undefined || lastRequest.method !== "GET") return Option.none()
+      if (location === undefined || written === 0 || (expected !== -1 && written >= expected)) return Option.none()
+      return Option.some(
+        new ResumeData({
+          version: resumeDataVersion,
+          url: lastRequest.url,
+          headers: resumeFields.reduce(URLRequest.removeHeader, lastRequest).headers,
+          etag: validated.etag,
+          lastModified: validated.lastModified,
+          bytesReceived: written,
+          expectedLength: expected,
+          partialFile: location.slice(storage.directory.length + 1)
+        })
       )
+    },
+    removePartialFile: Effect.suspend(() =>
+      location === undefined ? Effect.void : Effect.ignore(fileSystem.remove(location))
+    )
   }
+
+  // Resumable: an HTTP response with a validator, from a server that takes byte ranges,
+  // whose body is not encoded (ranges count encoded bytes; the file holds decoded ones).
+  const resumableResponse = () => {
+    if (lastResponse === undefined || !isHTTPURLResponse(lastResponse)) return undefined
+    const etag = Option.getOrUndefined(lastResponse.value("ETag"))
+    const lastModified = Option.getOrUndefined(lastResponse.value("Last-Modified"))
+    const ranges = lastResponse.statusCode === 206 ||
+      Option.getOrUndefined(lastResponse.value("Accept-Ranges"))?.toLowerCase() === "bytes"
+    const encoding = Option.getOrUndefined(lastResponse.value("Content-Encoding"))
+    const encoded = encoding !== undefined && encoding.trim().toLowerCase() !== "identity"
+    if ((etag === undefined && lastModified === undefined) || !ranges || encoded) return undefined
+    return { etag, lastModified }
+  }
+
+  return delivery
 }

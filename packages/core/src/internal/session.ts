@@ -13,7 +13,8 @@ import type { StreamedResponse, URLSession } from "../URLSession.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
-import type { DataResult, DownloadResult, URLSessionTask } from "../URLSessionTask.js"
+import type { ResumeData } from "../ResumeData.js"
+import type { DataResult, DownloadResult, URLSessionDownloadTask, URLSessionTask } from "../URLSessionTask.js"
 import { dataProtocol } from "./dataProtocol.js"
 import * as DownloadDelivery from "./downloadDelivery.js"
 import type { DownloadStorage } from "./downloadDelivery.js"
@@ -119,19 +120,69 @@ export const make = (
       )
     )
 
-    const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
+    const makeDownloadTask = (
+      request: URLRequest.URLRequest,
+      resume: Option.Option<ResumeData>
+    ): Effect.Effect<URLSessionDownloadTask> =>
       Effect.suspend(() => {
         if (storage === undefined) {
           return Effect.dieMessage("URLSession: this session has no file system to download to")
         }
-        return createTask<DownloadResult>(urlOrRequest, (context) => {
-          const delivery = DownloadDelivery.make(storage, context)
-          return {
-            ...delivery,
-            finish: (response) =>
-              Effect.tap(delivery.finish(response), ({ location }) => Effect.sync(() => handedOver.add(location)))
-          }
-        })
+        let delivery: DownloadDelivery.DownloadDelivery | undefined
+        return Effect.map(
+          createTask<DownloadResult>(request, (context) => {
+            const made = DownloadDelivery.make(storage, context, resume)
+            delivery = made
+            return {
+              ...made,
+              finish: (response) =>
+                Effect.tap(made.finish(response), ({ location }) => Effect.sync(() => handedOver.add(location)))
+            }
+          }),
+          (task): URLSessionDownloadTask => ({
+            ...task,
+            // Whether the bytes on disk can be resumed is known only once the task has
+            // stopped writing: keep the file if it might be, decide after the cancel.
+            cancelByProducingResumeData: Effect.gen(function*() {
+              if ((yield* task.state) === "completed") return Option.none()
+              const resumable = delivery!.isResumable()
+              if (resumable) delivery!.keepPartialFile()
+              yield* task.cancel
+              yield* task.completion
+              const resumeData = resumable ? delivery!.resumeData() : Option.none()
+              if (Option.isNone(resumeData)) yield* delivery!.removePartialFile
+              return resumeData
+            })
+          })
+        )
+      })
+
+    const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
+      makeDownloadTask(URLRequest.fromURLOrRequest(urlOrRequest), Option.none())
+
+    // The partial file must be the session's and hold at least the recorded bytes; extra bytes
+    // past them are not trusted (nothing says they were ever complete) and are cut off.
+    const downloadTaskWithResumeData = (
+      resumeData: ResumeData
+    ): Effect.Effect<URLSessionDownloadTask, URLError.URLError> =>
+      Effect.gen(function*() {
+        if (storage === undefined) {
+          return yield* Effect.dieMessage("URLSession: this session has no file system to download to")
+        }
+        const partial = `${storage.directory}/${resumeData.partialFile}`
+        const missing = (cause?: unknown) =>
+          URLError.make("CannotOpenFile", {
+            failingURL: resumeData.url,
+            message: `The partial file of this resume data is missing or shorter than recorded: ${partial}`,
+            cause
+          })
+        const info = yield* Effect.mapError(storage.fileSystem.stat(partial), missing)
+        if (info.type !== "File" || Number(info.size) < resumeData.bytesReceived) return yield* Effect.fail(missing())
+        if (Number(info.size) > resumeData.bytesReceived) {
+          yield* Effect.mapError(storage.fileSystem.truncate(partial, BigInt(resumeData.bytesReceived)), missing)
+        }
+        const request = URLRequest.setHeaders(URLRequest.make(resumeData.url), resumeData.headers)
+        return yield* makeDownloadTask(request, Option.some(resumeData))
       })
 
     const download = (
@@ -197,6 +248,7 @@ export const make = (
       dataTask,
       bytes,
       downloadTask,
+      downloadTaskWithResumeData,
       download,
       finishTasksAndInvalidate,
       invalidateAndCancel,

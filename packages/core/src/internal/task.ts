@@ -25,6 +25,11 @@ import * as RequestRules from "./requestRules.js"
 export interface Delivery<A> {
   /** Whether the task reports body chunks as `DidReceiveData` (a download reports its own). */
   readonly reportsData: boolean
+  /** Adds what the delivery needs to each request sent (a resumed download: `Range`). */
+  readonly prepare?: (request: URLRequest.URLRequest) => URLRequest.URLRequest
+  /** Looks at the final response before anything is reported: `"restart"` sends the request
+   * again (the delivery having dropped what made it unusable, e.g. a mismatched range). */
+  readonly examine?: (response: URLResponse) => Effect.Effect<"continue" | "restart">
   readonly onResponse: (response: URLResponse) => Effect.Effect<void, URLError.URLError>
   readonly onData: (chunk: Uint8Array) => Effect.Effect<void, URLError.URLError>
   /** The body is complete: what `await` gives. */
@@ -131,9 +136,10 @@ export const make = <A>(
   ): Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope> =>
     Effect.gen(function*() {
       const url = yield* parseURL(request.url)
-      currentRequest = yield* RequestRules.prepare(request, environment.configuration, {
+      const prepared = yield* RequestRules.prepare(request, environment.configuration, {
         crossOrigin: redirects > 0 && url.origin !== originalOrigin
       })
+      currentRequest = delivery.prepare === undefined ? prepared : delivery.prepare(prepared)
       const protocol = yield* selectProtocol(url)
       const loading = yield* protocol.startLoading(currentRequest, url, {
         didSendBodyData: () => {
@@ -145,6 +151,9 @@ export const make = <A>(
       if (isHTTPURLResponse(loading.response)) {
         const next = yield* followRedirect(url, loading.response, redirects)
         if (Option.isSome(next)) return { _tag: "Redirect", request: next.value } as const
+      }
+      if (delivery.examine !== undefined && (yield* delivery.examine(loading.response)) === "restart") {
+        return { _tag: "Restart", request } as const
       }
       expected = loading.response.expectedContentLength
       if (observed()) yield* emit(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
@@ -215,6 +224,7 @@ export const make = <A>(
       const hop = yield* Effect.scoped(loadHop(request, redirects, clock))
       if (hop._tag === "Done") return hop.value
       request = hop.request
+      if (hop._tag === "Restart") redirects--
     }
   })
 
@@ -344,6 +354,7 @@ export const make = <A>(
 
 type Hop<A> =
   | { readonly _tag: "Redirect"; readonly request: URLRequest.URLRequest }
+  | { readonly _tag: "Restart"; readonly request: URLRequest.URLRequest }
   | { readonly _tag: "Done"; readonly value: A }
 
 const originOf = (url: string): string => {

@@ -1,0 +1,220 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ResumeData, URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
+import { NodeURLSession } from "@urlsession/node"
+import { Chunk, Deferred, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs"
+import type * as http from "node:http"
+import * as os from "node:os"
+import * as path from "node:path"
+import { httpServer } from "../fixtures/servers.js"
+
+const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
+const patterned = (size: number, seed = 7) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + seed) % 251))
+
+type Misbehaviour = "none" | "wrong-start" | "unsatisfiable"
+
+/**
+ * Serves one resource with an ETag and byte ranges (If-Range honoured). The first request
+ * without a range gets the first `holdAfter` bytes and then nothing more, until the test
+ * cancels; later ones get the whole resource.
+ */
+const rangeServer = (options: {
+  readonly body: Buffer
+  readonly holdAfter: number
+  readonly validators?: boolean
+  readonly acceptRanges?: boolean
+}) =>
+  Effect.gen(function*() {
+    const state = { body: options.body, etag: "\"v1\"", misbehave: "none" as Misbehaviour }
+    const requests: Array<http.IncomingHttpHeaders> = []
+    const held = yield* Deferred.make<void>()
+    let fullRequests = 0
+    const server = yield* httpServer((request, response) => {
+      requests.push(request.headers)
+      const { body, etag } = state
+      const validators = options.validators === false ? {} : { ETag: etag, "Last-Modified": "Mon, 02 Nov 2026 10:00:00 GMT" }
+      const ranges = options.acceptRanges === false ? {} : { "Accept-Ranges": "bytes" }
+      const range = request.headers.range?.match(/^bytes=(\d+)-$/)
+      const ifRange = request.headers["if-range"]
+      if (range && (ifRange === undefined || ifRange === etag)) {
+        const start = Number(range[1])
+        if (state.misbehave === "unsatisfiable" || start >= body.length) {
+          response.writeHead(416, { "Content-Range": `bytes */${body.length}` })
+          return void response.end()
+        }
+        const served = state.misbehave === "wrong-start" ? 0 : start
+        response.writeHead(206, {
+          ...validators,
+          ...ranges,
+          "Content-Range": `bytes ${served}-${body.length - 1}/${body.length}`,
+          "Content-Length": String(body.length - served)
+        })
+        return void response.end(body.subarray(served))
+      }
+      response.writeHead(200, { ...validators, ...ranges, "Content-Length": String(body.length) })
+      if (fullRequests++ > 0) return void response.end(body)
+      response.write(body.subarray(0, options.holdAfter), () => Deferred.unsafeDone(held, Exit.void))
+    })
+    return { url: server.url, state, requests, held }
+  })
+
+const tempDirectory = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "urlsession-resume-"))),
+  (directory) => Effect.sync(() => fs.rmSync(directory, { recursive: true, force: true }))
+)
+
+/** Starts a download, waits until `holdAfter` bytes are on disk, and cancels it for resume data. */
+const interrupted = (url: string, holdAfter: number) =>
+  Effect.gen(function*() {
+    const task = yield* URLSession.downloadTask(url)
+    yield* task.resume
+    while ((yield* task.countOfBytesReceived) < holdAfter) {
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+    }
+    return yield* task.cancelByProducingResumeData
+  })
+
+const resumeWith = (resumeData: ResumeData.ResumeData) =>
+  Effect.gen(function*() {
+    const task = yield* URLSession.downloadTaskWithResumeData(resumeData)
+    const events = yield* task.events.pipe(Stream.runCollect, Effect.fork)
+    yield* task.resume
+    const { location } = yield* task.await
+    const observed = Chunk.toArray(yield* Fiber.join(events))
+    return { data: fs.readFileSync(location), observed }
+  })
+
+describe("resume data", () => {
+  it.live("cancelByProducingResumeData keeps the partial file; resuming asks for the rest and appends it", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const body = patterned(2 * 1024 * 1024)
+      const server = yield* rangeServer({ body, holdAfter: 700_000 })
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+      yield* Effect.gen(function*() {
+        const resumeData = Option.getOrThrow(yield* interrupted(server.url, 700_000))
+        // What is on disk counts, which may trail what was received by a chunk in flight.
+        const offset = resumeData.bytesReceived
+        expect(offset).toBeGreaterThan(0)
+        expect(offset).toBeLessThanOrEqual(700_000)
+        expect(resumeData.etag).toBe("\"v1\"")
+        expect(resumeData.expectedLength).toBe(body.length)
+        const partial = fs.readFileSync(path.join(directory, resumeData.partialFile))
+        expect(sha256(partial)).toBe(sha256(body.subarray(0, offset)))
+
+        // Through a string, as across processes.
+        const decoded = yield* ResumeData.decode(yield* ResumeData.encode(resumeData))
+        const { data, observed } = yield* resumeWith(decoded)
+        expect(sha256(data)).toBe(sha256(body))
+        const resumed = observed.find(URLSessionEvent.$is("DidResumeAtOffset"))!
+        expect(resumed.fileOffset).toBe(offset)
+        expect(resumed.expectedTotalBytes).toBe(body.length)
+        const last = server.requests.at(-1)!
+        expect(last.range).toBe(`bytes=${offset}-`)
+        expect(last["if-range"]).toBe("\"v1\"")
+        expect(last["accept-encoding"]).toBe("identity")
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped))
+
+  it.live("a resource that changed meanwhile (200) starts again from zero", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const server = yield* rangeServer({ body: patterned(1024 * 1024), holdAfter: 300_000 })
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+      yield* Effect.gen(function*() {
+        const resumeData = Option.getOrThrow(yield* interrupted(server.url, 300_000))
+        const changed = patterned(900_000, 99)
+        server.state.body = changed
+        server.state.etag = "\"v2\""
+        const { data, observed } = yield* resumeWith(resumeData)
+        expect(sha256(data)).toBe(sha256(changed))
+        expect(observed.find(URLSessionEvent.$is("DidResumeAtOffset"))!.fileOffset).toBe(0)
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped))
+
+  it.live.each<readonly [Misbehaviour]>([["wrong-start"], ["unsatisfiable"]])(
+    "a 206 from the wrong offset, or a 416, is never appended: the whole resource is fetched again (%s)",
+    ([misbehave]) =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const body = patterned(1024 * 1024)
+        const server = yield* rangeServer({ body, holdAfter: 300_000 })
+        const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+        yield* Effect.gen(function*() {
+          const resumeData = Option.getOrThrow(yield* interrupted(server.url, 300_000))
+          server.state.misbehave = misbehave
+          const before = server.requests.length
+          const { data, observed } = yield* resumeWith(resumeData)
+          expect(sha256(data)).toBe(sha256(body))
+          expect(data.length).toBe(body.length)
+          expect(observed.find(URLSessionEvent.$is("DidResumeAtOffset"))!.fileOffset).toBe(0)
+          const [ranged, whole] = server.requests.slice(before)
+          expect(ranged!.range).toBe(`bytes=${resumeData.bytesReceived}-`)
+          expect(whole!.range).toBeUndefined()
+        }).pipe(Effect.provide(layer))
+      }).pipe(Effect.scoped)
+  )
+
+  it.live.each<readonly [string, { readonly validators?: boolean; readonly acceptRanges?: boolean }]>([
+    ["no ETag nor Last-Modified", { validators: false }],
+    ["no byte ranges", { acceptRanges: false }]
+  ])("no resume data when the server gives %s; the partial file is removed", ([, options]) =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const server = yield* rangeServer({ body: patterned(1024 * 1024), holdAfter: 200_000, ...options })
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+      const resumeData = yield* interrupted(server.url, 200_000).pipe(Effect.provide(layer))
+      expect(resumeData).toEqual(Option.none())
+      expect(fs.readdirSync(directory)).toEqual([])
+    }).pipe(Effect.scoped))
+
+  it.live("resume data whose partial file is gone fails with CannotOpenFile", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const server = yield* rangeServer({ body: patterned(1024 * 1024), holdAfter: 200_000 })
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+      yield* Effect.gen(function*() {
+        const resumeData = Option.getOrThrow(yield* interrupted(server.url, 200_000))
+        fs.rmSync(path.join(directory, resumeData.partialFile))
+        const error = yield* Effect.flip(URLSession.downloadTaskWithResumeData(resumeData))
+        expect(error.code).toBe("CannotOpenFile")
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped))
+})
+
+describe("ResumeData.decode on untrusted input", () => {
+  const valid = {
+    version: 1,
+    url: "http://127.0.0.1:8080/file",
+    headers: {},
+    etag: "\"v1\"",
+    bytesReceived: 10,
+    expectedLength: 100,
+    partialFile: "CFNetworkDownload_0b9a2c5e-1f3d-4c8e-9a7b-2d6e5f4a3b21.tmp"
+  }
+  const encoded = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
+
+  it.effect("accepts what encode writes", () =>
+    Effect.gen(function*() {
+      const decoded = yield* ResumeData.decode(encoded(valid))
+      expect(decoded.bytesReceived).toBe(10)
+      expect(yield* ResumeData.decode(yield* ResumeData.encode(decoded))).toEqual(decoded)
+    }))
+
+  it.effect.each<readonly [string, string]>([
+    ["not base64url", "%%%"],
+    ["not JSON", Buffer.from("{oops").toString("base64url")],
+    ["another version", encoded({ ...valid, version: 2 })],
+    ["a partial file outside the session's directory", encoded({ ...valid, partialFile: "../../etc/passwd" })],
+    ["a path as partial file", encoded({ ...valid, partialFile: "/tmp/CFNetworkDownload_x.tmp" })],
+    ["a URL that is not http(s)", encoded({ ...valid, url: "file:///etc/passwd" })],
+    ["negative byte counts", encoded({ ...valid, bytesReceived: -5 })],
+    ["unknown fields", encoded({ ...valid, extra: true })]
+  ])("refuses %s with CannotDecodeRawData", ([, input]) =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(ResumeData.decode(input))
+      expect(error.code).toBe("CannotDecodeRawData")
+      expect(error.message).toContain("Not valid resume data")
+    }))
+})
