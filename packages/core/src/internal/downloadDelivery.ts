@@ -163,19 +163,24 @@ export const make = (
           }))
         }
       }),
+    // A chunk is written whole or not at all as far as `written` is concerned: a cancel waits
+    // for the write in flight, so the file never holds bytes that resume data does not count.
     onData: (chunk) =>
       Effect.suspend(() =>
         file!.writeAll(chunk).pipe(
           Effect.mapError(fileError("CannotWriteToFile", `Cannot write to the download file ${location}`)),
-          Effect.zipRight(Effect.suspend(() => {
+          Effect.zipRight(Effect.sync(() => {
             written += chunk.byteLength
-            return report(URLSessionEvent.DidWriteData({
+          })),
+          Effect.uninterruptible,
+          Effect.zipRight(Effect.suspend(() =>
+            report(URLSessionEvent.DidWriteData({
               taskIdentifier: context.taskIdentifier,
               bytesWritten: chunk.byteLength,
               totalBytesWritten: written,
               totalBytesExpectedToWrite: expected
             }))
-          }))
+          ))
         )
       ),
     finish: (response) =>
