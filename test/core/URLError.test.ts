@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { URLError } from "@urlsession/core"
+import { ResumeData, URLError } from "@urlsession/core"
 import { Effect, Either, Option, Schema } from "effect"
 
 const table: ReadonlyArray<readonly [URLError.Code, number]> = [
@@ -50,6 +50,24 @@ describe("URLError", () => {
     expect(decoded.failingURL).toBe("http://127.0.0.1:1/slow")
     expect(decoded.message).toBe("The request timed out.")
     expect((decoded.cause as Error).message).toBe("idle for 60 s")
+  })
+
+  it("carries resume data through its Schema", () => {
+    const resumeData = new ResumeData.ResumeData({
+      version: 1,
+      originalURL: "http://127.0.0.1:1/file",
+      url: "http://127.0.0.1:1/file",
+      headers: { Accept: "*/*" },
+      etag: "\"v1\"",
+      bytesReceived: 1000,
+      expectedLength: 5000,
+      partialFile: "CFNetworkDownload_0b9a2c5e-1f3d-4c8e-9a7b-2d6e5f4a3b21.tmp"
+    })
+    const error = URLError.make("NetworkConnectionLost", { failingURL: resumeData.url, resumeData })
+    const encoded = JSON.parse(JSON.stringify(Schema.encodeSync(URLError.URLError)(error)))
+    const decoded = Schema.decodeUnknownSync(URLError.URLError)(encoded)
+    expect(decoded.resumeData).toBeInstanceOf(ResumeData.ResumeData)
+    expect(decoded.resumeData).toEqual(resumeData)
   })
 
   it("refuses to decode a code that does not exist", () => {

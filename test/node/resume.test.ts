@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ResumeData, URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Chunk, Deferred, Effect, Exit, Fiber, Option, Stream } from "effect"
+import { Chunk, Deferred, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import type * as http from "node:http"
@@ -187,9 +187,83 @@ describe("resume data", () => {
     }).pipe(Effect.scoped))
 })
 
+/**
+ * Serves a resource with an ETag and byte ranges, but cuts every connection after
+ * `cutEvery` body bytes, and counts the body bytes it served.
+ */
+const cuttingServer = (body: Buffer, cutEvery: number) =>
+  Effect.gen(function*() {
+    const served = { bytes: 0, requests: 0 }
+    const server = yield* httpServer((request, response) => {
+      served.requests++
+      const range = request.headers.range?.match(/^bytes=(\d+)-$/)
+      const start = range && request.headers["if-range"] === "\"v1\"" ? Number(range[1]) : 0
+      const headers = { ETag: "\"v1\"", "Accept-Ranges": "bytes", "Content-Length": String(body.length - start) }
+      response.writeHead(
+        start > 0 ? 206 : 200,
+        start > 0 ? { ...headers, "Content-Range": `bytes ${start}-${body.length - 1}/${body.length}` } : headers
+      )
+      const piece = body.subarray(start, start + cutEvery)
+      served.bytes += piece.length
+      if (start + piece.length >= body.length) return void response.end(piece)
+      response.write(piece, () => setTimeout(() => response.socket?.destroy(), 20))
+    })
+    return { url: server.url, served }
+  })
+
+describe("failed downloads and retryDownload", () => {
+  it.live("a download cut part way fails with NetworkConnectionLost carrying resume data", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const body = patterned(1024 * 1024)
+      const server = yield* cuttingServer(body, 300_000)
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+      yield* Effect.gen(function*() {
+        const error = yield* Effect.flip(Effect.scoped(URLSession.download(server.url)))
+        expect(error.code).toBe("NetworkConnectionLost")
+        const resumeData = error.resumeData!
+        expect(resumeData.bytesReceived).toBe(300_000)
+        expect(fs.existsSync(path.join(directory, resumeData.partialFile))).toBe(true)
+        // Each attempt goes on from the last one's resume data, 300 kB further each time.
+        let next = resumeData
+        const offsets: Array<number> = []
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const outcome = yield* Effect.either(resumeWith(next))
+          if (outcome._tag === "Right") {
+            expect(sha256(outcome.right.data)).toBe(sha256(body))
+            break
+          }
+          expect(outcome.left.code).toBe("NetworkConnectionLost")
+          next = outcome.left.resumeData!
+          offsets.push(next.bytesReceived)
+        }
+        expect(offsets).toEqual([600_000, 900_000])
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped))
+
+  it.live("retryDownload survives a server that cuts every 300 kB, and each byte is served once", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const target = yield* tempDirectory
+      const body = patterned(2 * 1024 * 1024)
+      const server = yield* cuttingServer(body, 300_000)
+      const to = path.join(target, "file.bin")
+      yield* URLSession.download(server.url, { to }).pipe(
+        URLSession.retryDownload(Schedule.spaced("10 millis").pipe(Schedule.intersect(Schedule.recurs(20)))),
+        Effect.scoped,
+        Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory }))
+      )
+      expect(sha256(fs.readFileSync(to))).toBe(sha256(body))
+      expect(server.served.bytes).toBe(body.length)
+      expect(server.served.requests).toBe(Math.ceil(body.length / 300_000))
+      expect(fs.readdirSync(directory)).toEqual([])
+    }).pipe(Effect.scoped))
+})
+
 describe("ResumeData.decode on untrusted input", () => {
   const valid = {
     version: 1,
+    originalURL: "http://127.0.0.1:8080/file",
     url: "http://127.0.0.1:8080/file",
     headers: {},
     etag: "\"v1\"",

@@ -38,6 +38,8 @@ const HTTPURL = Schema.String.pipe(Schema.filter((url) => {
  */
 export class ResumeData extends Schema.Class<ResumeData>("@urlsession/core/ResumeData")({
   version: Schema.Literal(version),
+  /** The URL the download was asked for. */
+  originalURL: Schema.String,
   /** The URL the partial body came from (after redirects): where the download goes on. */
   url: HTTPURL,
   /** The request's own header fields, sent again. */

@@ -11,6 +11,9 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { ResumeData } from "./ResumeData.js"
+
+type ResumeDataEncoded = Schema.Schema.Encoded<typeof ResumeData>
 
 /**
  * Apple's NSURLError table (seed `000_…txt`): the 48 codes and their raw values.
@@ -115,7 +118,9 @@ export class URLError extends Schema.TaggedError<URLError>("@urlsession/core/URL
   code: Code,
   failingURL: Schema.optional(Schema.String),
   message: Schema.String,
-  cause: Schema.optional(Schema.Defect)
+  cause: Schema.optional(Schema.Defect),
+  /** For a download that failed part way: what `downloadTaskWithResumeData` needs to go on. */
+  resumeData: Schema.optional(Schema.suspend((): Schema.Schema<ResumeData, ResumeDataEncoded> => ResumeData))
 }) {
   /**
    * The raw NSURLError value of `code` (`-1001` for `"TimedOut"`).
@@ -135,13 +140,19 @@ export class URLError extends Schema.TaggedError<URLError>("@urlsession/core/URL
  */
 export const make = (
   code: Code,
-  options?: { readonly failingURL?: string | undefined; readonly message?: string | undefined; readonly cause?: unknown }
+  options?: {
+    readonly failingURL?: string | undefined
+    readonly message?: string | undefined
+    readonly cause?: unknown
+    readonly resumeData?: ResumeData | undefined
+  }
 ): URLError =>
   new URLError({
     code,
     failingURL: options?.failingURL,
     message: options?.message ?? `${code} (${codes[code]})`,
-    cause: options?.cause
+    cause: options?.cause,
+    resumeData: options?.resumeData
   })
 
 /**

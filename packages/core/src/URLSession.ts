@@ -23,8 +23,12 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { resumeFrom } from "./internal/resumeFrom.js"
 import * as internal from "./internal/session.js"
 import type { ResumeData } from "./ResumeData.js"
 import type { URLError } from "./URLError.js"
@@ -195,6 +199,48 @@ export const download = (
   options?: DownloadOptions
 ): Effect.Effect<DownloadResult, URLError, URLSession | Scope.Scope> =>
   Effect.flatMap(URLSession, (session) => session.download(urlOrRequest, options))
+
+/**
+ * Retries a download effect on `schedule`, each attempt going on from the resume data of the
+ * previous one's failure, so a transfer that keeps being cut transfers each byte once.
+ * Failures without resume data are retried from the start; `Cancelled` is never retried.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { URLSession } from "@urlsession/core"
+ *
+ * const saved = URLSession.download("http://127.0.0.1:8080/big.iso", { to: "/tmp/big.iso" }).pipe(
+ *   URLSession.retryDownload(Schedule.exponential("100 millis").pipe(Schedule.intersect(Schedule.recurs(10))))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const retryDownload: {
+  <Out, R2>(
+    schedule: Schedule.Schedule<Out, URLError, R2>
+  ): <A, R>(self: Effect.Effect<A, URLError, R>) => Effect.Effect<A, URLError, R | R2>
+  <A, R, Out, R2>(
+    self: Effect.Effect<A, URLError, R>,
+    schedule: Schedule.Schedule<Out, URLError, R2>
+  ): Effect.Effect<A, URLError, R | R2>
+} = dual(2, <A, R, Out, R2>(
+  self: Effect.Effect<A, URLError, R>,
+  schedule: Schedule.Schedule<Out, URLError, R2>
+): Effect.Effect<A, URLError, R | R2> =>
+  Effect.suspend(() => {
+    let latest = Option.none<ResumeData>()
+    const attempt = Effect.suspend(() => Effect.locally(self, resumeFrom, latest)).pipe(
+      Effect.tapError((error) =>
+        Effect.sync(() => {
+          latest = Option.fromNullable(error.resumeData)
+        })
+      )
+    )
+    return Effect.retry(attempt, { schedule, while: (error) => error.code !== "Cancelled" })
+  }))
 
 /**
  * Loads a URL into memory: creates a data task, resumes it and waits for

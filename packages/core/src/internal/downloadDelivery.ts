@@ -201,6 +201,23 @@ export const make = (
         }))
         return { location: location!, response }
       }),
+    // Apple: a download that fails part way carries resume data in its error, when it can be
+    // resumed; its partial file is kept for it.
+    enrichFailure: (error) => {
+      if (error.code !== "NetworkConnectionLost" && error.code !== "TimedOut") return error
+      return Option.match(delivery.resumeData(), {
+        onNone: () => error,
+        onSome: (resumeData) => {
+          keepPartial = true
+          return URLError.make(error.code, {
+            failingURL: error.failingURL,
+            message: error.message,
+            cause: error.cause,
+            resumeData
+          })
+        }
+      })
+    },
     onFinish: (exit) =>
       Scope.close(scope, Exit.void).pipe(
         Effect.zipRight(Exit.isFailure(exit) && !keepPartial ? delivery.removePartialFile : Effect.void)
@@ -220,6 +237,7 @@ export const make = (
       return Option.some(
         new ResumeData({
           version: resumeDataVersion,
+          originalURL: context.originalURL,
           url: lastRequest.url,
           headers: resumeFields.reduce(URLRequest.removeHeader, lastRequest).headers,
           etag: validated.etag,

@@ -1,6 +1,7 @@
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
@@ -16,6 +17,7 @@ import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { ResumeData } from "../ResumeData.js"
 import type { DataResult, DownloadResult, URLSessionDownloadTask, URLSessionTask } from "../URLSessionTask.js"
 import { dataProtocol } from "./dataProtocol.js"
+import { resumeFrom } from "./resumeFrom.js"
 import * as DownloadDelivery from "./downloadDelivery.js"
 import type { DownloadStorage } from "./downloadDelivery.js"
 import * as DownloadFile from "./downloadFile.js"
@@ -190,7 +192,17 @@ export const make = (
       options?: { readonly to?: string | undefined }
     ): Effect.Effect<DownloadResult, URLError.URLError, Scope.Scope> =>
       Effect.gen(function*() {
-        const task = yield* downloadTask(urlOrRequest)
+        const request = URLRequest.fromURLOrRequest(urlOrRequest)
+        const resume = Option.filter(yield* FiberRef.get(resumeFrom), (resumeData) =>
+          resumeData.originalURL === request.url)
+        // Resume data whose partial file is gone is no reason to fail: start again.
+        const task = yield* Option.match(resume, {
+          onNone: () => downloadTask(request),
+          onSome: (resumeData) =>
+            downloadTaskWithResumeData(resumeData).pipe(
+              Effect.catchAll(() => downloadTask(request))
+            )
+        })
         // The file belongs to the caller's scope from the moment it exists: whatever happens
         // next (an interruption, a failed move), it is removed when the scope closes.
         const result = yield* Effect.uninterruptibleMask((restore) =>

@@ -34,6 +34,8 @@ export interface Delivery<A> {
   readonly onData: (chunk: Uint8Array) => Effect.Effect<void, URLError.URLError>
   /** The body is complete: what `await` gives. */
   readonly finish: (response: URLResponse) => Effect.Effect<A, URLError.URLError>
+  /** Adds what the delivery knows to the task's failure (a download: its resume data). */
+  readonly enrichFailure?: (error: URLError.URLError) => URLError.URLError
   /** Runs once, after `DidCompleteWithError`, with what `await` will give. */
   readonly onFinish: (exit: Exit.Exit<A, URLError.URLError>) => Effect.Effect<void>
 }
@@ -46,6 +48,8 @@ export interface TaskContext {
   readonly emit: (event: URLSessionEvent.TaskEvent) => Effect.Effect<void>
   /** The URL being loaded now (after redirects). */
   readonly currentURL: () => string
+  /** The URL the task was created with. */
+  readonly originalURL: string
 }
 
 /** What a session lends its tasks. */
@@ -101,7 +105,13 @@ export const make = <A>(
   const observed = () => events.active || environment.sessionEvents.active
   const emit = (event: URLSessionEvent.TaskEvent) =>
     Effect.zipRight(events.publish(event), environment.sessionEvents.publish(event))
-  const delivery = makeDelivery({ taskIdentifier, observed, emit, currentURL: () => currentRequest.url })
+  const delivery = makeDelivery({
+    taskIdentifier,
+    observed,
+    emit,
+    currentURL: () => currentRequest.url,
+    originalURL: originalRequest.url
+  })
   const failure = (code: URLError.Code, message?: string, cause?: unknown) =>
     URLError.make(code, { failingURL: currentRequest.url, message, cause })
 
@@ -262,7 +272,13 @@ export const make = <A>(
       completed = true
       const outcome = Exit.isSuccess(exit)
         ? exit
-        : Option.match(finished, { onNone: () => Exit.fail(errorOf(exit.cause)), onSome: Exit.succeed })
+        : Option.match(finished, {
+          onNone: () => {
+            const error = errorOf(exit.cause)
+            return Exit.fail(delivery.enrichFailure === undefined ? error : delivery.enrichFailure(error))
+          },
+          onSome: Exit.succeed
+        })
       state = "completed"
       yield* emit(URLSessionEvent.DidCompleteWithError({
         taskIdentifier,
