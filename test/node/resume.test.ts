@@ -2,11 +2,13 @@ import { describe, expect, it } from "@effect/vitest"
 import { ResumeData, URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Deferred, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
+import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import type * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { httpServer } from "../fixtures/servers.js"
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
@@ -258,6 +260,30 @@ describe("failed downloads and retryDownload", () => {
       expect(server.served.requests).toBe(Math.ceil(body.length / 300_000))
       expect(fs.readdirSync(directory)).toEqual([])
     }).pipe(Effect.scoped))
+})
+
+describe("resume across processes", () => {
+  const step = (...args: ReadonlyArray<string>) =>
+    Effect.async<string, Error>((resume) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", "--conditions=source", "test/fixtures/downloadStep.ts", ...args],
+        { cwd: fileURLToPath(new URL("../..", import.meta.url)) },
+        (error, stdout, stderr) =>
+          resume(error === null ? Effect.succeed(stdout.trim()) : Effect.fail(new Error(stderr)))
+      )
+    })
+
+  it.live("resume data encoded by one process is decoded and resumed by another", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const body = patterned(1536 * 1024)
+      const server = yield* rangeServer({ body, holdAfter: 500_000 })
+      const encoded = yield* step("start", server.url, directory, "500000")
+      const finished = JSON.parse(yield* step("resume", encoded, directory))
+      expect(finished).toEqual({ offset: 500_000, sha256: sha256(body) })
+      expect(server.requests.at(-1)!.range).toBe("bytes=500000-")
+    }).pipe(Effect.scoped), { timeout: 60_000 })
 })
 
 describe("ResumeData.decode on untrusted input", () => {
