@@ -9,6 +9,7 @@ import type * as http from "node:http"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { nginxPath, nginxServer } from "../fixtures/nginx.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
@@ -284,6 +285,29 @@ describe("resume across processes", () => {
       expect(finished).toEqual({ offset: 500_000, sha256: sha256(body) })
       expect(server.requests.at(-1)!.range).toBe("bytes=500000-")
     }).pipe(Effect.scoped), { timeout: 60_000 })
+})
+
+describe("resume against nginx, an independent server", () => {
+  // CI installs nginx; a developer machine without it skips this one test.
+  it.live.skipIf(nginxPath === undefined && process.env.CI === undefined)(
+    "a download from nginx, cancelled for resume data and resumed, is byte-identical",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const body = patterned(3 * 1024 * 1024, 13)
+        const server = yield* nginxServer({ "file.bin": body }, "1m")
+        const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+        yield* Effect.gen(function*() {
+          const resumeData = Option.getOrThrow(yield* interrupted(`${server.url}/file.bin`, 500_000))
+          expect(resumeData.etag).toBeDefined()
+          expect(resumeData.expectedLength).toBe(body.length)
+          const { data, observed } = yield* resumeWith(resumeData)
+          expect(sha256(data)).toBe(sha256(body))
+          expect(observed.find(URLSessionEvent.$is("DidResumeAtOffset"))!.fileOffset).toBe(resumeData.bytesReceived)
+        }).pipe(Effect.provide(layer))
+      }).pipe(Effect.scoped),
+    60_000
+  )
 })
 
 describe("ResumeData.decode on untrusted input", () => {
