@@ -4,6 +4,7 @@
 import { Console, Effect } from "effect"
 import { cancellation } from "./cancellation.js"
 import { dataTask } from "./data-task.js"
+import { pausedAndResumed } from "./download.js"
 import { demoServer } from "./server.js"
 import { taskEvents } from "./task-events.js"
 import { testingWithoutNetwork } from "./testing-without-network.js"
@@ -12,7 +13,8 @@ const examples = [
   ["A data task (examples/data-task.ts)", dataTask],
   ["The events of one task (examples/task-events.ts)", taskEvents],
   ["Cancellation by interruption (examples/cancellation.ts)", cancellation],
-  ["Testing without a network (examples/testing-without-network.ts)", () => testingWithoutNetwork]
+  ["Testing without a network (examples/testing-without-network.ts)", () => testingWithoutNetwork],
+  ["A download paused and resumed from resume data (examples/download.ts)", pausedAndResumed]
 ] as const
 
 const demo = Effect.gen(function*() {

@@ -5,6 +5,7 @@
  * - `/hello`  a small JSON greeting
  * - `/chunks` five text chunks, 50 ms apart
  * - `/slow`   a response head, then nothing: for cancellation
+ * - `/big`    4 MiB with an ETag and byte ranges, paced at about 4 MB/s: for downloads
  */
 import { Effect } from "effect"
 import * as http from "node:http"
@@ -29,6 +30,8 @@ export const demoServer = Effect.acquireRelease(
           }, 50)
           return void response.on("close", () => clearInterval(timer))
         }
+        case "/big":
+          return serveBig(request, response)
         case "/slow":
           response.writeHead(200, { "Content-Type": "text/plain" })
           response.write("this response never ends\n")
@@ -50,3 +53,29 @@ export const demoServer = Effect.acquireRelease(
 /** Runs `program` against a fresh demo server: what each example does when run by itself. */
 export const runWithDemoServer = <A, E>(program: (baseURL: string) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.scoped(Effect.flatMap(demoServer, ({ baseURL }) => program(baseURL))))
+
+/** The `/big` resource: deterministic bytes, so a download can be checked against it. */
+export const bigBody = Buffer.from(Array.from({ length: 4 * 1024 * 1024 }, (_, i) => (i * 31 + 7) % 251))
+
+const serveBig = (request: http.IncomingMessage, response: http.ServerResponse) => {
+  const etag = "\"big-v1\""
+  const range = request.headers.range?.match(/^bytes=(\d+)-$/)
+  const start = range && (request.headers["if-range"] ?? etag) === etag ? Number(range[1]) : 0
+  const headers = { ETag: etag, "Accept-Ranges": "bytes", "Content-Length": String(bigBody.length - start) }
+  response.writeHead(
+    start > 0 ? 206 : 200,
+    start > 0 ? { ...headers, "Content-Range": `bytes ${start}-${bigBody.length - 1}/${bigBody.length}` } : headers
+  )
+  let offset = start
+  const timer = setInterval(() => {
+    const piece = bigBody.subarray(offset, offset + 64 * 1024)
+    offset += piece.length
+    if (offset >= bigBody.length) {
+      clearInterval(timer)
+      response.end(piece)
+    } else {
+      response.write(piece)
+    }
+  }, 15)
+  response.on("close", () => clearInterval(timer))
+}
