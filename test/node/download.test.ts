@@ -5,19 +5,12 @@ import { Chunk, Deferred, Effect, Exit, Fiber, Stream } from "effect"
 import { execFileSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
+import { patterned, tempDirectory } from "../fixtures/files.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
-const patterned = (size: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + 7) % 251))
-
-/** A fresh directory, removed with the scope. */
-const tempDirectory = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "urlsession-download-"))),
-  (directory) => Effect.sync(() => fs.rmSync(directory, { recursive: true, force: true }))
-)
 
 /** A session downloading into a directory of the test's own, and that directory. */
 const sessionWithDirectory = Effect.map(tempDirectory, (directory) => ({

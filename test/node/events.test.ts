@@ -4,6 +4,7 @@ import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Effect, Fiber, Option, Stream } from "effect"
 import { createHash } from "node:crypto"
 import { collectCompletions } from "../fixtures/events.js"
+import { patterned } from "../fixtures/files.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
@@ -12,8 +13,6 @@ type Event = URLSessionEvent.URLSessionEvent
 const tagsOf = (events: ReadonlyArray<Event>) => events.map((event) => event._tag)
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 
-/** A body of `size` bytes that are not all the same, written in 16 KiB pieces. */
-const patterned = (size: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + 7) % 251))
 
 const bodyServer = (body: Buffer) =>
   httpServer((_, response) => {

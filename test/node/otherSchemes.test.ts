@@ -7,16 +7,11 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { tempDirectory } from "../fixtures/files.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
 const text = (data: Uint8Array) => new TextDecoder().decode(data)
-
-/** A fresh directory under the OS temp directory, removed with the scope. */
-const tempDirectory = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "urlsession-test-"))),
-  (directory) => Effect.sync(() => fs.rmSync(directory, { recursive: true, force: true }))
-)
 
 describe("data: URLs", () => {
   it.scoped.each<readonly [string, string, string, Option.Option<string>]>([

@@ -6,14 +6,13 @@ import { execFile } from "node:child_process"
 import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import type * as http from "node:http"
-import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { nginxPath, nginxServer } from "../fixtures/nginx.js"
+import { patterned, tempDirectory } from "../fixtures/files.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
-const patterned = (size: number, seed = 7) => Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + seed) % 251))
 
 type Misbehaviour = "none" | "wrong-start" | "unsatisfiable"
 
@@ -61,11 +60,6 @@ const rangeServer = (options: {
     })
     return { url: server.url, state, requests, held }
   })
-
-const tempDirectory = Effect.acquireRelease(
-  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "urlsession-resume-"))),
-  (directory) => Effect.sync(() => fs.rmSync(directory, { recursive: true, force: true }))
-)
 
 /** Starts a download, waits until `holdAfter` bytes are written, and cancels it for resume data. */
 const interrupted = (url: string, holdAfter: number) =>
