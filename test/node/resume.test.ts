@@ -32,6 +32,7 @@ const rangeServer = (options: {
     const requests: Array<http.IncomingHttpHeaders> = []
     const held = yield* Deferred.make<void>()
     let fullRequests = 0
+    const heldResponses: Array<http.ServerResponse> = []
     const server = yield* httpServer((request, response) => {
       requests.push(request.headers)
       const { body, etag } = state
@@ -56,9 +57,12 @@ const rangeServer = (options: {
       }
       response.writeHead(200, { ...validators, ...ranges, "Content-Length": String(body.length) })
       if (fullRequests++ > 0) return void response.end(body)
+      heldResponses.push(response)
       response.write(body.subarray(0, options.holdAfter), () => Deferred.unsafeDone(held, Exit.void))
     })
-    return { url: server.url, state, requests, held }
+    /** Closes the connections of the held responses, as a server that gives up on an idle client. */
+    const cut = () => heldResponses.splice(0).forEach((response) => response.socket?.destroy())
+    return { url: server.url, state, requests, held, cut }
   })
 
 /** Starts a download, waits until `holdAfter` bytes are written, and cancels it for resume data. */
@@ -115,6 +119,29 @@ describe("resume data", () => {
         expect(last.range).toBe(`bytes=${offset}-`)
         expect(last["if-range"]).toBe("\"v1\"")
         expect(last["accept-encoding"]).toBe("identity")
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped))
+
+  it.live("a download suspended while the server closed the connection goes on from resume data", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const body = patterned(1024 * 1024)
+      const server = yield* rangeServer({ body, holdAfter: 400_000 })
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+      yield* Effect.gen(function*() {
+        const task = yield* URLSession.downloadTask(server.url)
+        const events = yield* task.events.pipe(Stream.runCollect, Effect.fork)
+        yield* task.resume
+        yield* Deferred.await(server.held)
+        yield* task.suspend
+        server.cut()
+        yield* Effect.sleep("50 millis")
+        yield* task.resume
+        const { location } = yield* task.await
+        expect(sha256(fs.readFileSync(location))).toBe(sha256(body))
+        const resumed = Chunk.toArray(yield* Fiber.join(events)).find(URLSessionEvent.$is("DidResumeAtOffset"))!
+        expect(resumed.fileOffset).toBeGreaterThan(0)
+        expect(server.requests.at(-1)!.range).toBe(`bytes=${resumed.fileOffset}-`)
       }).pipe(Effect.provide(layer))
     }).pipe(Effect.scoped))
 

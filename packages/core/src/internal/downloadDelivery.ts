@@ -50,12 +50,13 @@ const resumeFields = ["Range", "If-Range", "Accept-Encoding"]
 export const make = (
   storage: DownloadStorage,
   context: TaskContext,
-  resume: Option.Option<ResumeData> = Option.none()
+  resumeFrom: Option.Option<ResumeData> = Option.none()
 ): DownloadDelivery => {
+  let resume = resumeFrom
   const { fileSystem } = storage
   const fileError = (code: URLError.Code, message: string) => (cause: unknown) =>
     URLError.make(code, { failingURL: context.currentURL(), message, cause })
-  const scope = Effect.runSync(Scope.make())
+  let scope = Effect.runSync(Scope.make())
   let file: FileSystem.File | undefined
   // Known before the file exists, so that a failure at any point after removes it.
   let location: string | undefined = Option.match(resume, {
@@ -218,6 +219,18 @@ export const make = (
         }
       })
     },
+    continueAfterConnectionLoss: () =>
+      Effect.suspend(() => {
+        const resumeData = delivery.resumeData()
+        if (Option.isNone(resumeData)) return Effect.succeed(false)
+        resuming = resumeData
+        resume = resumeData
+        appendAt = Option.none()
+        lastResponse = undefined
+        const previous = scope
+        scope = Effect.runSync(Scope.make())
+        return Effect.as(Scope.close(previous, Exit.void), true)
+      }),
     onFinish: (exit) =>
       Scope.close(scope, Exit.void).pipe(
         Effect.zipRight(Exit.isFailure(exit) && !keepPartial ? delivery.removePartialFile : Effect.void)

@@ -34,6 +34,9 @@ export interface Delivery<A> {
   readonly onData: (chunk: Uint8Array) => Effect.Effect<void, URLError.URLError>
   /** The body is complete: what `await` gives. */
   readonly finish: (response: URLResponse) => Effect.Effect<A, URLError.URLError>
+  /** The connection broke while the caller had the task suspended: may the delivery go on
+   * with a new request (a download: from its resume data)? */
+  readonly continueAfterConnectionLoss?: () => Effect.Effect<boolean>
   /** Adds what the delivery knows to the task's failure (a download: its resume data). */
   readonly enrichFailure?: (error: URLError.URLError) => URLError.URLError
   /** Runs once, after `DidCompleteWithError`, with what `await` will give. */
@@ -94,6 +97,8 @@ export const make = <A>(
   let finished: Option.Option<A> = Option.none()
   // While the task waits for a consumer (backpressure), the network is not idle: it is us.
   let awaitingConsumer = false
+  // Whether the caller has suspended the task since it started.
+  let wasSuspended = false
   let fiber: Fiber.RuntimeFiber<void> | undefined
   let currentRequest = originalRequest
   let response: Option.Option<URLResponse> = Option.none()
@@ -174,7 +179,16 @@ export const make = <A>(
         return yield* Effect.fail(failure("Cancelled", "The delegate cancelled the task on its response."))
       }
       yield* delivery.onResponse(loading.response)
-      yield* Stream.runForEach(loading.body, deliver(clock))
+      const bodyOutcome = yield* Effect.either(Stream.runForEach(loading.body, deliver(clock)))
+      if (bodyOutcome._tag === "Left") {
+        // Apple: a download suspended long enough for the server to close the connection goes
+        // on from its resume data when resumed.
+        const goOn = bodyOutcome.left.code === "NetworkConnectionLost" && wasSuspended &&
+          delivery.continueAfterConnectionLoss !== undefined &&
+          (yield* delivery.continueAfterConnectionLoss())
+        if (goOn) return { _tag: "Restart", request } as const
+        return yield* Effect.fail(bodyOutcome.left)
+      }
       // The body is complete: from here the task succeeds, whatever arrives (a cancel, a
       // timeout) before its completion is announced. Finishing (closing, flushing a file) is
       // the task's own work, not network idleness.
@@ -333,6 +347,7 @@ export const make = <A>(
     suspendCount += 1
     if (state !== "running") return Effect.void
     state = "suspended"
+    wasSuspended = true
     return gate.close
   })
 
