@@ -122,13 +122,16 @@ export const make = (
       )
     )
 
+    // A session made without download storage (e.g. a scripted one) cannot download.
+    const noStorage = Effect.dieMessage("URLSession: this session has no file system to download to")
+
     const makeDownloadTask = (
       request: URLRequest.URLRequest,
       resume: Option.Option<ResumeData>
     ): Effect.Effect<URLSessionDownloadTask> =>
       Effect.suspend(() => {
         if (storage === undefined) {
-          return Effect.dieMessage("URLSession: this session has no file system to download to")
+          return noStorage
         }
         let delivery: DownloadDelivery.DownloadDelivery | undefined
         return Effect.map(
@@ -169,7 +172,7 @@ export const make = (
     ): Effect.Effect<URLSessionDownloadTask, URLError.URLError> =>
       Effect.gen(function*() {
         if (storage === undefined) {
-          return yield* Effect.dieMessage("URLSession: this session has no file system to download to")
+          return yield* noStorage
         }
         const partial = `${storage.directory}/${resumeData.partialFile}`
         const missing = (cause?: unknown) =>
