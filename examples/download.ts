@@ -58,6 +58,7 @@ export const downloadWithResume = (url: string, to: string, stop: Deferred.Defer
         DidFinishDownloadingTo: () => Effect.void,
         DidReceiveResponse: () => Effect.void,
         DidReceiveData: () => Effect.void,
+        DidBecomeDownloadTask: () => Effect.void,
         WillPerformHTTPRedirection: () => Effect.void,
         DidCompleteWithError: () => Effect.sync(() => process.stdout.write("\n")),
         DidBecomeInvalidWithError: () => Effect.void

@@ -14,6 +14,7 @@ const describe = URLSessionEvent.$match({
   WillPerformHTTPRedirection: ({ newRequest }) => `redirected to ${newRequest.url}`,
   DidReceiveResponse: ({ response }) => `response, ${Option.getOrElse(response.mimeType, () => "no type")}`,
   DidReceiveData: ({ data }) => `${data.byteLength} bytes: ${JSON.stringify(new TextDecoder().decode(data))}`,
+  DidBecomeDownloadTask: ({ downloadTask }) => `became download task ${downloadTask.taskIdentifier}`,
   DidResumeAtOffset: ({ fileOffset }) => `resumed at byte ${fileOffset}`,
   DidWriteData: ({ totalBytesWritten }) => `${totalBytesWritten} bytes written`,
   DidFinishDownloadingTo: ({ location }) => `downloaded to ${location}`,

@@ -15,13 +15,16 @@ import type { HTTPURLResponse, URLResponse } from "./URLResponse.js"
 import type { URLSessionTask } from "./URLSessionTask.js"
 
 /**
- * What to do with a response: go on loading its body (`"allow"`), or cancel the task
- * (`"cancel"`, which completes it with `Cancelled`).
+ * What to do with a response: go on loading its body (`"allow"`), cancel the task
+ * (`"cancel"`, which completes it with `Cancelled`), or turn a data task into a download task
+ * (`"becomeDownload"`: the body goes on, on the same connection, into a file; see
+ * `URLSessionEvent.DidBecomeDownloadTask`). Only tasks made by `dataTask` (and so `data`) can
+ * become downloads; for any other task `"becomeDownload"` means `"allow"`.
  *
  * @since 0.1.0
  * @category models
  */
-export type ResponseDisposition = "allow" | "cancel"
+export type ResponseDisposition = "allow" | "cancel" | "becomeDownload"
 
 /**
  * @since 0.1.0
@@ -39,7 +42,8 @@ export interface URLSessionDelegate {
     newRequest: URLRequest
   ) => Effect.Effect<Option.Option<URLRequest>>
   /**
-   * The final response head arrived: allow the body or cancel the task. Default: allow.
+   * The final response head arrived: allow the body, cancel the task, or turn a data task
+   * into a download task. Default: allow.
    */
   readonly didReceiveResponse?: (task: URLSessionTask, response: URLResponse) => Effect.Effect<ResponseDisposition>
 }

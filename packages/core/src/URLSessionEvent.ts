@@ -6,7 +6,7 @@
  * `DidReceiveData` (`DidWriteData` for downloads, then `DidFinishDownloadingTo`), then
  * `DidCompleteWithError` last.
  * A session's own last event is `DidBecomeInvalidWithError`. Variants for the callbacks of
- * features not built yet (uploads, resumed downloads, challenges, caching, metrics)
+ * features not built yet (uploads, challenges, caching, metrics)
  * arrive with those features.
  *
  * @since 0.1.0
@@ -16,6 +16,7 @@ import type * as Option from "effect/Option"
 import type { URLError } from "./URLError.js"
 import type { URLRequest } from "./URLRequest.js"
 import type { HTTPURLResponse, URLResponse } from "./URLResponse.js"
+import type { URLSessionDownloadTask } from "./URLSessionTask.js"
 
 /**
  * @since 0.1.0
@@ -31,6 +32,11 @@ export type URLSessionEvent = Data.TaggedEnum<{
     readonly response: HTTPURLResponse
     readonly newRequest: URLRequest
   }
+  /** The delegate turned data task `taskIdentifier` into `downloadTask`, which goes on with
+   * the same response on the same connection. The data task's last event: its subscribers
+   * go on to see the download task's events, up to its `DidCompleteWithError`; the data
+   * task's `await` fails with `Cancelled` (`urlSession(_:dataTask:didBecome:)`). */
+  DidBecomeDownloadTask: { readonly taskIdentifier: number; readonly downloadTask: URLSessionDownloadTask }
   /** A chunk of the body arrived (`urlSession(_:dataTask:didReceive:)`). */
   DidReceiveData: { readonly taskIdentifier: number; readonly data: Uint8Array }
   /** A download task wrote body bytes to its file. Coalesced: a subscriber that lags sees
@@ -67,6 +73,7 @@ export type URLSessionEvent = Data.TaggedEnum<{
 export const {
   $is,
   $match,
+  DidBecomeDownloadTask,
   DidBecomeInvalidWithError,
   DidCompleteWithError,
   DidFinishDownloadingTo,

@@ -56,20 +56,29 @@ export const make = (
       // interruptible, or cancel and timeouts could not stop it.
       fork: (effect) => FiberSet.run(fibers, Effect.interruptible(effect)),
       onFinished: (taskIdentifier) => tasks.delete(taskIdentifier),
-      isInvalidated: () => invalidated
+      isInvalidated: () => invalidated,
+      becomeDownload: (adopted) => makeDownloadTask(adopted.originalRequest, Option.none(), adopted)
     }
 
     const createTask = <A>(
       urlOrRequest: string | URL | URLRequest.URLRequest,
-      delivery: (context: Task.TaskContext) => Task.Delivery<A>
+      delivery: (context: Task.TaskContext) => Task.Delivery<A>,
+      adopted?: Task.AdoptedLoad
     ): Effect.Effect<Task.TaskHandle<A>> =>
       Effect.suspend(() => {
-        if (invalidated) {
+        // A data task becoming a download is a task the session already runs, not a new one.
+        if (invalidated && adopted === undefined) {
           // Apple raises an exception here: asking an invalidated session for a task is a
           // programming error, not a failure of the load.
           return Effect.dieMessage("URLSession: the session was invalidated; it cannot create tasks")
         }
-        const task = Task.make(environment, nextTaskIdentifier++, URLRequest.fromURLOrRequest(urlOrRequest), delivery)
+        const task = Task.make(
+          environment,
+          nextTaskIdentifier++,
+          URLRequest.fromURLOrRequest(urlOrRequest),
+          delivery,
+          adopted
+        )
         tasks.set(task.taskIdentifier, task)
         return Effect.succeed(task)
       })
@@ -83,28 +92,28 @@ export const make = (
       )
     })
 
-    const awaitCompletion = (live: ReadonlyArray<Task.TaskHandle<unknown>>) =>
-      Effect.forEach(live, (task) => task.completion, { discard: true })
+    // Until no task is left: a data task that becomes a download while the session winds
+    // down adds a task.
+    const settleTasks = (stop: (task: Task.TaskHandle<unknown>) => boolean): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const live = Array.from(tasks.values())
+        if (live.length === 0) return Effect.void
+        return Effect.forEach(live, (task) => stop(task) ? task.cancel : Effect.void, { discard: true }).pipe(
+          Effect.zipRight(Effect.forEach(live, (task) => task.completion, { discard: true })),
+          Effect.zipRight(settleTasks(stop))
+        )
+      })
 
     // Every task completes with `Cancelled` before the session's last event.
     const invalidateAndCancel = Effect.suspend(() => {
       invalidated = true
-      const live = Array.from(tasks.values())
-      return Effect.forEach(live, (task) => task.cancel, { discard: true }).pipe(
-        Effect.zipRight(awaitCompletion(live)),
-        Effect.zipRight(announceInvalid)
-      )
+      return Effect.zipRight(settleTasks(() => true), announceInvalid)
     })
 
     // Running tasks finish; tasks never resumed can no longer start, so they are cancelled.
     const finishTasksAndInvalidate = Effect.suspend(() => {
       invalidated = true
-      const live = Array.from(tasks.values())
-      const unstarted = live.filter((task) => !task.isStarted())
-      return Effect.forEach(unstarted, (task) => task.cancel, { discard: true }).pipe(
-        Effect.zipRight(awaitCompletion(live)),
-        Effect.zipRight(announceInvalid)
-      )
+      return Effect.zipRight(settleTasks((task) => !task.isStarted()), announceInvalid)
     })
 
     // Files of completed downloads that nobody claimed (moved) go with the session.
@@ -127,7 +136,8 @@ export const make = (
 
     const makeDownloadTask = (
       request: URLRequest.URLRequest,
-      resume: Option.Option<ResumeData>
+      resume: Option.Option<ResumeData>,
+      adopted?: Task.AdoptedLoad
     ): Effect.Effect<URLSessionDownloadTask> =>
       Effect.suspend(() => {
         if (storage === undefined) {
@@ -143,7 +153,7 @@ export const make = (
               finish: (response) =>
                 Effect.tap(made.finish(response), ({ location }) => Effect.sync(() => handedOver.add(location)))
             }
-          }),
+          }, adopted),
           (task): URLSessionDownloadTask => ({
             ...task,
             // Whether the bytes on disk can be resumed is known only once the task has
@@ -278,6 +288,7 @@ const collectingDelivery = (): Task.Delivery<DataResult> => {
   const chunks: Array<Uint8Array> = []
   return {
     reportsData: true,
+    mayBecomeDownload: true,
     onResponse: () => Effect.void,
     onData: (chunk) =>
       Effect.sync(() => {

@@ -7,7 +7,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
 import type { URLProtocol } from "../URLProtocol.js"
@@ -16,7 +16,7 @@ import { type HTTPURLResponse, isHTTPURLResponse, type URLResponse } from "../UR
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
-import type { State, URLSessionTask } from "../URLSessionTask.js"
+import type { State, URLSessionDownloadTask, URLSessionTask } from "../URLSessionTask.js"
 import { EventHub } from "./eventHub.js"
 import * as Redirect from "./redirect.js"
 import * as RequestRules from "./requestRules.js"
@@ -25,6 +25,8 @@ import * as RequestRules from "./requestRules.js"
 export interface Delivery<A> {
   /** Whether the task reports body chunks as `DidReceiveData` (a download reports its own). */
   readonly reportsData: boolean
+  /** Whether the delegate may turn the task into a download (only a data task's may). */
+  readonly mayBecomeDownload?: boolean
   /** Adds what the delivery needs to each request sent (a resumed download: `Range`). */
   readonly prepare?: (request: URLRequest.URLRequest) => URLRequest.URLRequest
   /** Looks at the final response before anything is reported: `"restart"` sends the request
@@ -55,6 +57,20 @@ export interface TaskContext {
   readonly originalURL: string
 }
 
+/**
+ * A load a data task hands over to the download task it becomes: the response, the rest of
+ * its body, and the scope that holds its connection (closed by the download task).
+ */
+export interface AdoptedLoad {
+  readonly originalRequest: URLRequest.URLRequest
+  readonly request: URLRequest.URLRequest
+  readonly response: URLResponse
+  readonly body: Stream.Stream<Uint8Array, URLError.URLError>
+  readonly scope: Scope.CloseableScope
+  /** The data task's subscribers, who go on to see the download task's events. */
+  readonly forwardTo: EventHub<URLSessionEvent.TaskEvent>
+}
+
 /** What a session lends its tasks. */
 export interface TaskEnvironment {
   readonly configuration: URLSessionConfiguration
@@ -66,6 +82,8 @@ export interface TaskEnvironment {
   readonly onFinished: (taskIdentifier: number) => void
   /** An invalidated session starts no task: one resumed then completes with `Cancelled`. */
   readonly isInvalidated: () => boolean
+  /** A new, suspended download task that goes on with a data task's load. */
+  readonly becomeDownload: (adopted: AdoptedLoad) => Effect.Effect<URLSessionDownloadTask>
 }
 
 /** A task and the hooks its session needs beyond the public handle. */
@@ -79,7 +97,8 @@ export const make = <A>(
   environment: TaskEnvironment,
   taskIdentifier: number,
   originalRequest: URLRequest.URLRequest,
-  makeDelivery: (context: TaskContext) => Delivery<A>
+  makeDelivery: (context: TaskContext) => Delivery<A>,
+  adopted?: AdoptedLoad
 ): TaskHandle<A> => {
   const events = new EventHub<URLSessionEvent.TaskEvent>(
     URLSessionEvent.isBackpressured,
@@ -105,11 +124,19 @@ export const make = <A>(
   let received = 0
   let expected = -1
   let lastActivity = 0
+  // Set once the task has handed its load over to the download task it became.
+  let becameDownload = false
   const originalOrigin = originOf(originalRequest.url)
 
-  const observed = () => events.active || environment.sessionEvents.active
+  const forwardTo = adopted?.forwardTo
+  const observed = () => events.active || environment.sessionEvents.active || forwardTo?.active === true
   const emit = (event: URLSessionEvent.TaskEvent) =>
-    Effect.zipRight(events.publish(event), environment.sessionEvents.publish(event))
+    forwardTo === undefined
+      ? Effect.zipRight(events.publish(event), environment.sessionEvents.publish(event))
+      : Effect.zipRight(
+        Effect.zipRight(events.publish(event), forwardTo.publish(event)),
+        environment.sessionEvents.publish(event)
+      )
   const delivery = makeDelivery({
     taskIdentifier,
     observed,
@@ -147,7 +174,8 @@ export const make = <A>(
   const loadHop = (
     request: URLRequest.URLRequest,
     redirects: number,
-    clock: Clock.Clock
+    clock: Clock.Clock,
+    hopScope: Scope.CloseableScope
   ): Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope> =>
     Effect.gen(function*() {
       const url = yield* parseURL(request.url)
@@ -178,8 +206,45 @@ export const make = <A>(
       if (disposition === "cancel") {
         return yield* Effect.fail(failure("Cancelled", "The delegate cancelled the task on its response."))
       }
-      yield* delivery.onResponse(loading.response)
-      const bodyOutcome = yield* Effect.either(Stream.runForEach(loading.body, deliver(clock)))
+      if (disposition === "becomeDownload" && delivery.mayBecomeDownload === true) {
+        return yield* handOver(loading.response, loading.body, hopScope)
+      }
+      return yield* receiveBody(request, loading.response, loading.body, clock)
+    })
+
+  // Apple: "the delegate receives no further callbacks from the data task, and begins
+  // receiving callbacks from the download task". The hand-over cannot be cut in two: a
+  // download task made and never resumed would hold the connection forever.
+  const handOver = (
+    finalResponse: URLResponse,
+    body: Stream.Stream<Uint8Array, URLError.URLError>,
+    hopScope: Scope.CloseableScope
+  ) =>
+    Effect.uninterruptible(Effect.gen(function*() {
+      const downloadTask = yield* environment.becomeDownload({
+        originalRequest,
+        request: currentRequest,
+        response: finalResponse,
+        body,
+        scope: hopScope,
+        forwardTo: events
+      })
+      becameDownload = true
+      yield* emit(URLSessionEvent.DidBecomeDownloadTask({ taskIdentifier, downloadTask }))
+      yield* downloadTask.resume
+      return { _tag: "BecameDownload", taskIdentifier: downloadTask.taskIdentifier } as const
+    }))
+
+  // The body of the final response, into the delivery.
+  const receiveBody = (
+    request: URLRequest.URLRequest,
+    finalResponse: URLResponse,
+    body: Stream.Stream<Uint8Array, URLError.URLError>,
+    clock: Clock.Clock
+  ): Effect.Effect<Hop<A>, URLError.URLError> =>
+    Effect.gen(function*() {
+      yield* delivery.onResponse(finalResponse)
+      const bodyOutcome = yield* Effect.either(Stream.runForEach(body, deliver(clock)))
       if (bodyOutcome._tag === "Left") {
         // Apple: a download suspended long enough for the server to close the connection goes
         // on from its resume data when resumed.
@@ -194,7 +259,7 @@ export const make = <A>(
       // the task's own work, not network idleness.
       awaitingConsumer = true
       const value = yield* Effect.ensuring(
-        delivery.finish(loading.response),
+        delivery.finish(finalResponse),
         Effect.sync(() => {
           awaitingConsumer = false
         })
@@ -241,12 +306,39 @@ export const make = <A>(
       }
     })
 
+  // A download task made from a data task starts with the data task's response and body;
+  // the connection is its own from here and goes when this hop ends.
+  const adoptedHop = (load: AdoptedLoad, clock: Clock.Clock) =>
+    Effect.gen(function*() {
+      yield* Effect.addFinalizer((exit) => Scope.close(load.scope, exit))
+      currentRequest = delivery.prepare === undefined ? load.request : delivery.prepare(load.request)
+      response = Option.some(load.response)
+      expected = load.response.expectedContentLength
+      lastActivity = clock.unsafeCurrentTimeMillis()
+      return yield* receiveBody(load.request, load.response, load.body, clock)
+    })
+
+  // A hop's scope is closed when the hop ends, unless the hop handed its load over.
+  const hopIn = (hop: (scope: Scope.CloseableScope) => Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope>) =>
+    Effect.acquireUseRelease(
+      Scope.make(),
+      (scope) => Scope.extend(hop(scope), scope),
+      (scope, exit) => becameDownload ? Effect.void : Scope.close(scope, exit)
+    )
+
   const load = Effect.gen(function*() {
     const clock = yield* Effect.clock
-    let request = originalRequest
+    let request = adopted === undefined ? originalRequest : adopted.request
     for (let redirects = 0;; redirects++) {
-      const hop = yield* Effect.scoped(loadHop(request, redirects, clock))
+      const hop = adopted !== undefined && redirects === 0
+        ? yield* Effect.scoped(adoptedHop(adopted, clock))
+        : yield* hopIn((scope) => loadHop(request, redirects, clock, scope))
       if (hop._tag === "Done") return hop.value
+      if (hop._tag === "BecameDownload") {
+        return yield* Effect.fail(
+          failure("Cancelled", `The delegate turned this data task into download task ${hop.taskIdentifier}.`)
+        )
+      }
       request = hop.request
       if (hop._tag === "Restart") redirects--
     }
@@ -294,11 +386,21 @@ export const make = <A>(
           onSome: Exit.succeed
         })
       state = "completed"
-      yield* emit(URLSessionEvent.DidCompleteWithError({
-        taskIdentifier,
-        error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
-      }))
-      yield* events.close()
+      // A data task that became a download says nothing more: its subscribers hear the
+      // download task's completion instead, and their stream ends with it.
+      if (!becameDownload) {
+        yield* emit(URLSessionEvent.DidCompleteWithError({
+          taskIdentifier,
+          error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
+        }))
+        yield* events.close()
+      }
+      if (adopted !== undefined) {
+        // Ended before its first hop ran (cancelled, or its session invalidated): the
+        // connection it was handed is still open.
+        yield* Scope.close(adopted.scope, exit)
+        yield* adopted.forwardTo.close()
+      }
       yield* delivery.onFinish(outcome)
       yield* Deferred.done(done, outcome)
       environment.onFinished(taskIdentifier)
@@ -385,6 +487,7 @@ export const make = <A>(
 
 type Hop<A> =
   | { readonly _tag: "Redirect"; readonly request: URLRequest.URLRequest }
+  | { readonly _tag: "BecameDownload"; readonly taskIdentifier: number }
   | { readonly _tag: "Restart"; readonly request: URLRequest.URLRequest }
   | { readonly _tag: "Done"; readonly value: A }
 
