@@ -8,13 +8,15 @@ import { pausedAndResumed } from "./download.js"
 import { demoServer } from "./server.js"
 import { taskEvents } from "./task-events.js"
 import { testingWithoutNetwork } from "./testing-without-network.js"
+import { uploads } from "./upload.js"
 
 const examples = [
   ["A data task (examples/data-task.ts)", dataTask],
   ["The events of one task (examples/task-events.ts)", taskEvents],
   ["Cancellation by interruption (examples/cancellation.ts)", cancellation],
   ["Testing without a network (examples/testing-without-network.ts)", () => testingWithoutNetwork],
-  ["A download paused and resumed from resume data (examples/download.ts)", pausedAndResumed]
+  ["A download paused and resumed from resume data (examples/download.ts)", pausedAndResumed],
+  ["Uploads: a file with progress, a stream sent chunked (examples/upload.ts)", uploads]
 ] as const
 
 const demo = Effect.gen(function*() {

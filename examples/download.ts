@@ -59,6 +59,7 @@ export const downloadWithResume = (url: string, to: string, stop: Deferred.Defer
         DidReceiveResponse: () => Effect.void,
         DidReceiveData: () => Effect.void,
         DidBecomeDownloadTask: () => Effect.void,
+        DidSendBodyData: () => Effect.void,
         WillPerformHTTPRedirection: () => Effect.void,
         DidCompleteWithError: () => Effect.sync(() => process.stdout.write("\n")),
         DidBecomeInvalidWithError: () => Effect.void

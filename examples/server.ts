@@ -6,8 +6,10 @@
  * - `/chunks` five text chunks, 50 ms apart
  * - `/slow`   a response head, then nothing: for cancellation
  * - `/big`    4 MiB with an ETag and byte ranges, paced at about 4 MB/s: for downloads
+ * - `/upload` takes a body of any size (POST or PUT) and answers with its length and SHA-256
  */
 import { Effect } from "effect"
+import { createHash } from "node:crypto"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -32,6 +34,8 @@ export const demoServer = Effect.acquireRelease(
         }
         case "/big":
           return serveBig(request, response)
+        case "/upload":
+          return hashUpload(request, response)
         case "/slow":
           response.writeHead(200, { "Content-Type": "text/plain" })
           response.write("this response never ends\n")
@@ -56,6 +60,19 @@ export const runWithDemoServer = <A, E>(program: (baseURL: string) => Effect.Eff
 
 /** The `/big` resource: deterministic bytes, so a download can be checked against it. */
 export const bigBody = Buffer.from(Array.from({ length: 4 * 1024 * 1024 }, (_, i) => (i * 31 + 7) % 251))
+
+const hashUpload = (request: http.IncomingMessage, response: http.ServerResponse) => {
+  const hash = createHash("sha256")
+  let length = 0
+  request.on("data", (chunk: Buffer) => {
+    hash.update(chunk)
+    length += chunk.length
+  })
+  request.on("end", () => {
+    response.setHeader("Content-Type", "application/json")
+    response.end(JSON.stringify({ length, sha256: hash.digest("hex") }))
+  })
+}
 
 const serveBig = (request: http.IncomingMessage, response: http.ServerResponse) => {
   const etag = "\"big-v1\""

@@ -16,6 +16,7 @@ const describe = URLSessionEvent.$match({
   DidReceiveData: ({ data }) => `${data.byteLength} bytes: ${JSON.stringify(new TextDecoder().decode(data))}`,
   DidBecomeDownloadTask: ({ downloadTask }) => `became download task ${downloadTask.taskIdentifier}`,
   DidResumeAtOffset: ({ fileOffset }) => `resumed at byte ${fileOffset}`,
+  DidSendBodyData: ({ totalBytesSent }) => `${totalBytesSent} bytes sent`,
   DidWriteData: ({ totalBytesWritten }) => `${totalBytesWritten} bytes written`,
   DidFinishDownloadingTo: ({ location }) => `downloaded to ${location}`,
   DidCompleteWithError: ({ error }) =>

@@ -46,6 +46,8 @@ export interface Client {
 export interface URLProtocol {
   /** Whether this protocol loads the URL (usually: by its scheme). */
   readonly canInit: (url: URL) => boolean
-  /** Loads `request`, whose URL has been parsed as `url`. */
+  /** Loads `request`, whose URL has been parsed as `url`. Its body is `request.body` (bytes)
+   * or `request.bodyStream` (to pull as it is sent); report what goes out with
+   * `client.didSendBodyData`. */
   readonly startLoading: (request: URLRequest, url: URL, client: Client) => Effect.Effect<Loading, URLError, Scope.Scope>
 }

@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import type * as Stream from "effect/Stream"
 import * as HeaderFields from "./internal/headerFields.js"
 
 /**
@@ -36,6 +37,13 @@ export interface URLRequest extends Pipeable {
   /** Header fields with the caller's spelling; lookups are case-insensitive. */
   readonly headers: Readonly<Record<string, string>>
   readonly body: Option.Option<Uint8Array>
+  /**
+   * A body read as it is sent (Apple's `httpBodyStream`): sent chunked unless the request
+   * sets `Content-Length`. A stream is sent once; when the body must go again (a 307 or 308
+   * redirect) the session asks the delegate's `needNewBodyStream` for a new one. A request
+   * has a `body` or a `bodyStream`, never both.
+   */
+  readonly bodyStream: Option.Option<Stream.Stream<Uint8Array, unknown>>
   /** Per-request idle timeout; wins over the session's `timeoutIntervalForRequest`. */
   readonly timeoutInterval: Option.Option<Duration.Duration>
 }
@@ -71,6 +79,7 @@ export const make = (url: string | URL): URLRequest =>
     method: "GET",
     headers: HeaderFields.empty,
     body: Option.none(),
+    bodyStream: Option.none(),
     timeoutInterval: Option.none()
   })
 
@@ -145,7 +154,27 @@ export const setBody: {
 } = dual(
   2,
   (self: URLRequest, body: Uint8Array | string): URLRequest =>
-    update(self, { body: Option.some(typeof body === "string" ? new TextEncoder().encode(body) : body) })
+    update(self, {
+      body: Option.some(typeof body === "string" ? new TextEncoder().encode(body) : body),
+      bodyStream: Option.none()
+    })
+)
+
+/**
+ * Sets a body read from a stream as it is sent, in place of any `body`. Sent chunked unless
+ * `Content-Length` is set; a stream that fails, or ends before that length, fails the task
+ * with `RequestBodyStreamExhausted`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setBodyStream: {
+  (stream: Stream.Stream<Uint8Array, unknown>): (self: URLRequest) => URLRequest
+  (self: URLRequest, stream: Stream.Stream<Uint8Array, unknown>): URLRequest
+} = dual(
+  2,
+  (self: URLRequest, stream: Stream.Stream<Uint8Array, unknown>): URLRequest =>
+    update(self, { body: Option.none(), bodyStream: Option.some(stream) })
 )
 
 /**
@@ -179,12 +208,13 @@ export const removeHeader: {
 )
 
 /**
- * Removes the body.
+ * Removes the body, whether bytes or a stream.
  *
  * @since 0.1.0
  * @category combinators
  */
-export const removeBody = (self: URLRequest): URLRequest => update(self, { body: Option.none() })
+export const removeBody = (self: URLRequest): URLRequest =>
+  update(self, { body: Option.none(), bodyStream: Option.none() })
 
 /**
  * Sets the URL, keeping everything else.

@@ -41,9 +41,11 @@ import type { URLSessionEvent } from "./URLSessionEvent.js"
 import type {
   DataResult,
   DownloadResult,
+  UploadBody,
   URLSessionDataTask,
   URLSessionDownloadTask,
-  URLSessionTask
+  URLSessionTask,
+  URLSessionUploadTask
 } from "./URLSessionTask.js"
 
 /**
@@ -85,6 +87,14 @@ export interface URLSession {
   readonly configuration: URLSessionConfiguration
   /** A suspended data task: `resume` it to start. */
   readonly dataTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDataTask>
+  /** A suspended upload task sending `body`: bytes, `{ file: path }` or a stream. An upload
+   * is a POST unless the request names another method. */
+  readonly uploadTask: (urlOrRequest: URLOrRequest, body: UploadBody) => Effect.Effect<URLSessionUploadTask>
+  /** A suspended upload task whose body stream comes from the delegate's
+   * `needNewBodyStream`, asked each time the body is sent. */
+  readonly uploadTaskWithStreamedRequest: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionUploadTask>
+  /** Uploads `body` and collects the response: `uploadTask`, resumed and awaited. */
+  readonly upload: (urlOrRequest: URLOrRequest, body: UploadBody) => Effect.Effect<DataResult, URLError>
   /** A suspended download task: `resume` it to start. Its file is the caller's to move; one
    * nobody moved is removed when the session ends. */
   readonly downloadTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDownloadTask>
@@ -141,9 +151,15 @@ export const make = (
     /** Where download tasks write: a file system and the session's own directory. Without
      * it the session cannot download. */
     readonly downloads?: { readonly fileSystem: FileSystem.FileSystem; readonly directory: string } | undefined
+    /** How upload tasks read files, and the MIME type for a file's extension. Without it the
+     * session cannot upload files (bytes and streams need nothing). */
+    readonly uploads?: {
+      readonly fileSystem: FileSystem.FileSystem
+      readonly mimeTypeOf: (path: string) => Option.Option<string>
+    } | undefined
   }
 ): Effect.Effect<URLSession, never, Scope.Scope> =>
-  internal.make(configuration, options.protocols, options.delegate ?? {}, options.downloads)
+  internal.make(configuration, options.protocols, options.delegate ?? {}, options.downloads, options.uploads)
 
 /**
  * Creates a suspended data task in the current session.
@@ -153,6 +169,55 @@ export const make = (
  */
 export const dataTask = (urlOrRequest: URLOrRequest): Effect.Effect<URLSessionDataTask, never, URLSession> =>
   Effect.flatMap(URLSession, (session) => session.dataTask(urlOrRequest))
+
+/**
+ * Creates a suspended upload task in the current session. `body` is bytes, `{ file: path }`
+ * (read from disk as it is sent, with its length and a `Content-Type` from its extension
+ * unless the request names one) or a `Stream` (sent chunked unless the request sets
+ * `Content-Length`). Progress comes as `DidSendBodyData` events.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const uploadTask = (
+  urlOrRequest: URLOrRequest,
+  body: UploadBody
+): Effect.Effect<URLSessionUploadTask, never, URLSession> =>
+  Effect.flatMap(URLSession, (session) => session.uploadTask(urlOrRequest, body))
+
+/**
+ * Creates a suspended upload task whose body stream the delegate's `needNewBodyStream`
+ * gives, each time the body is sent.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const uploadTaskWithStreamedRequest = (
+  urlOrRequest: URLOrRequest
+): Effect.Effect<URLSessionUploadTask, never, URLSession> =>
+  Effect.flatMap(URLSession, (session) => session.uploadTaskWithStreamedRequest(urlOrRequest))
+
+/**
+ * Uploads a body and collects the response: `{ data, response }`. Interrupting the calling
+ * fiber cancels the upload.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { URLRequest, URLSession } from "@urlsession/core"
+ *
+ * const request = URLRequest.make("http://127.0.0.1:8080/upload").pipe(URLRequest.setMethod("PUT"))
+ * const sent = URLSession.upload(request, { file: "/tmp/photo.jpg" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const upload = (
+  urlOrRequest: URLOrRequest,
+  body: UploadBody
+): Effect.Effect<DataResult, URLError, URLSession> =>
+  Effect.flatMap(URLSession, (session) => session.upload(urlOrRequest, body))
 
 /**
  * Creates a suspended download task in the current session.

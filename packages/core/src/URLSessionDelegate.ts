@@ -10,6 +10,7 @@
  */
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
 import type { URLRequest } from "./URLRequest.js"
 import type { HTTPURLResponse, URLResponse } from "./URLResponse.js"
 import type { URLSessionTask } from "./URLSessionTask.js"
@@ -46,6 +47,12 @@ export interface URLSessionDelegate {
    * into a download task. Default: allow.
    */
   readonly didReceiveResponse?: (task: URLSessionTask, response: URLResponse) => Effect.Effect<ResponseDisposition>
+  /**
+   * The task needs its body stream (again): for `uploadTaskWithStreamedRequest` first, and
+   * whenever a stream body must be sent again (a 307 or 308 redirect). `Some` is sent from
+   * its start; `None`, or no such method, fails the task with `RequestBodyStreamExhausted`.
+   */
+  readonly needNewBodyStream?: (task: URLSessionTask) => Effect.Effect<Option.Option<Stream.Stream<Uint8Array, unknown>>>
 }
 
 /**

@@ -6,7 +6,7 @@
  * `DidReceiveData` (`DidWriteData` for downloads, then `DidFinishDownloadingTo`), then
  * `DidCompleteWithError` last.
  * A session's own last event is `DidBecomeInvalidWithError`. Variants for the callbacks of
- * features not built yet (uploads, challenges, caching, metrics)
+ * features not built yet (challenges, caching, metrics)
  * arrive with those features.
  *
  * @since 0.1.0
@@ -37,6 +37,15 @@ export type URLSessionEvent = Data.TaggedEnum<{
    * go on to see the download task's events, up to its `DidCompleteWithError`; the data
    * task's `await` fails with `Cancelled` (`urlSession(_:dataTask:didBecome:)`). */
   DidBecomeDownloadTask: { readonly taskIdentifier: number; readonly downloadTask: URLSessionDownloadTask }
+  /** Request body bytes went out. Coalesced like `DidWriteData`; all of a request's come
+   * before its response (`urlSession(_:task:didSendBodyData:totalBytesSent:…)`). */
+  DidSendBodyData: {
+    readonly taskIdentifier: number
+    readonly bytesSent: number
+    readonly totalBytesSent: number
+    /** -1 when the length is unknown (a stream sent chunked). */
+    readonly totalBytesExpectedToSend: number
+  }
   /** A chunk of the body arrived (`urlSession(_:dataTask:didReceive:)`). */
   DidReceiveData: { readonly taskIdentifier: number; readonly data: Uint8Array }
   /** A download task wrote body bytes to its file. Coalesced: a subscriber that lags sees
@@ -80,6 +89,7 @@ export const {
   DidReceiveData,
   DidReceiveResponse,
   DidResumeAtOffset,
+  DidSendBodyData,
   DidWriteData,
   WillPerformHTTPRedirection
 } = Data.taggedEnum<URLSessionEvent>()
@@ -109,7 +119,9 @@ export const isBackpressured = (event: URLSessionEvent): boolean => event._tag =
  * @category predicates
  */
 export const coalescingKey = (event: URLSessionEvent): string | undefined =>
-  event._tag === "DidWriteData" ? `DidWriteData/${event.taskIdentifier}` : undefined
+  event._tag === "DidWriteData" || event._tag === "DidSendBodyData"
+    ? `${event._tag}/${event.taskIdentifier}`
+    : undefined
 
 /**
  * Two coalesced events of one key as one: progress since the first, totals of the second.
@@ -120,4 +132,6 @@ export const coalescingKey = (event: URLSessionEvent): string | undefined =>
 export const coalesce = <E extends URLSessionEvent>(waiting: E, next: E): E =>
   waiting._tag === "DidWriteData" && next._tag === "DidWriteData"
     ? DidWriteData({ ...next, bytesWritten: waiting.bytesWritten + next.bytesWritten }) as E
+    : waiting._tag === "DidSendBodyData" && next._tag === "DidSendBodyData"
+    ? DidSendBodyData({ ...next, bytesSent: waiting.bytesSent + next.bytesSent }) as E
     : next

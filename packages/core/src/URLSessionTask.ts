@@ -47,6 +47,11 @@ export interface URLSessionTask<A = unknown> {
   readonly countOfBytesReceived: Effect.Effect<number>
   /** The body length the response announced, or -1 while unknown. */
   readonly countOfBytesExpectedToReceive: Effect.Effect<number>
+  /** Request body bytes sent so far, for the request being sent now. */
+  readonly countOfBytesSent: Effect.Effect<number>
+  /** The length of the request body being sent: 0 without a body, -1 for a stream sent
+   * chunked. */
+  readonly countOfBytesExpectedToSend: Effect.Effect<number>
   /** Starts the task, or continues it after `suspend`. Extra calls do nothing. */
   readonly resume: Effect.Effect<void>
   /** Stops reading from the network until `resume`; the server is backpressured. */
@@ -81,6 +86,25 @@ export interface DataResult {
  * @category models
  */
 export interface URLSessionDataTask extends URLSessionTask<DataResult> {}
+
+/**
+ * What an upload task sends: bytes, a file read as it is sent (`{ file: path }`), or a
+ * stream (sent chunked; sent once: a redirect that needs the body again asks the delegate's
+ * `needNewBodyStream`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UploadBody = Uint8Array | { readonly file: string } | Stream.Stream<Uint8Array, unknown>
+
+/**
+ * A data task that sends a body (Apple's `URLSessionUploadTask`): it collects the response
+ * in memory, and reports its sending with `DidSendBodyData`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface URLSessionUploadTask extends URLSessionTask<DataResult> {}
 
 /**
  * What a download task delivers: the file the body was written to, and the response. The

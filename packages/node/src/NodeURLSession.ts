@@ -15,6 +15,7 @@ import type { LookupFunction } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as tls from "node:tls"
+import { lookup } from "mime-types"
 import { Agent } from "undici"
 import * as Connector from "./internal/connector.js"
 import { fileProtocol } from "./internal/fileProtocol.js"
@@ -93,10 +94,16 @@ export const layer = (
       return yield* URLSession.make(configuration, {
         protocols: [HttpProtocol.make(agent, connector, configuration), fileProtocol],
         delegate: options?.delegate,
-        downloads: { fileSystem, directory: options?.downloadsDirectory ?? defaultDownloadsDirectory(configuration) }
+        downloads: { fileSystem, directory: options?.downloadsDirectory ?? defaultDownloadsDirectory(configuration) },
+        uploads: { fileSystem, mimeTypeOf }
       })
     })
   )
+
+const mimeTypeOf = (file: string): Option.Option<string> => {
+  const type = lookup(file)
+  return type === false ? Option.none() : Option.some(type)
+}
 
 // Downloads live in a directory of the session's own, stable across runs and keyed by the
 // configuration's identifier, so that files a session leaves (resume data's partial files)

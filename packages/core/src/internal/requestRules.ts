@@ -19,7 +19,7 @@ export const credentialFields: ReadonlyArray<string> = ["Authorization", "Proxy-
  * - the session's `httpAdditionalHeaders` go under the request's own fields (whose spelling
  *   wins), except credentials once a redirect has left the original origin;
  * - `User-Agent` defaults to {@link defaultUserAgent};
- * - a POST with a non-empty body and no `Content-Type` is sent as a form.
+ * - a POST with a non-empty body (or a body stream) and no `Content-Type` is sent as a form.
  */
 export const prepare = (
   request: URLRequest.URLRequest,
@@ -35,7 +35,8 @@ export const prepare = (
       }))
     }
     const bodyLength = Option.match(request.body, { onNone: () => 0, onSome: (body) => body.byteLength })
-    if (request.method === "GET" && bodyLength > 0) {
+    const hasBody = bodyLength > 0 || Option.isSome(request.bodyStream)
+    if (request.method === "GET" && hasBody) {
       return Effect.fail(URLError.make("DataLengthExceedsMaximum", {
         failingURL: request.url,
         message: "A GET request cannot have a body"
@@ -46,7 +47,7 @@ export const prepare = (
       : configuration.httpAdditionalHeaders
     let headers = HeaderFields.withDefaults(request.headers, additional)
     headers = HeaderFields.withDefaults(headers, { "User-Agent": defaultUserAgent })
-    if (request.method === "POST" && bodyLength > 0) {
+    if (request.method === "POST" && hasBody) {
       headers = HeaderFields.withDefaults(headers, { "Content-Type": "application/x-www-form-urlencoded" })
     }
     return Effect.succeed(URLRequest.setHeaders(request, headers))

@@ -15,7 +15,13 @@ import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { ResumeData } from "../ResumeData.js"
-import type { DataResult, DownloadResult, URLSessionDownloadTask, URLSessionTask } from "../URLSessionTask.js"
+import type {
+  DataResult,
+  DownloadResult,
+  UploadBody as UploadBody$,
+  URLSessionDownloadTask,
+  URLSessionTask
+} from "../URLSessionTask.js"
 import { dataProtocol } from "./dataProtocol.js"
 import { resumeFrom } from "./resumeFrom.js"
 import * as DownloadDelivery from "./downloadDelivery.js"
@@ -23,6 +29,7 @@ import type { DownloadStorage } from "./downloadDelivery.js"
 import * as DownloadFile from "./downloadFile.js"
 import { EventHub } from "./eventHub.js"
 import * as Task from "./task.js"
+import * as UploadBody from "./uploadBody.js"
 
 // How many body chunks `bytes` buffers ahead of its consumer before the transfer waits.
 const streamedChunksAhead = 16
@@ -31,7 +38,8 @@ export const make = (
   configuration: URLSessionConfiguration,
   protocols: ReadonlyArray<URLProtocol>,
   delegate: URLSessionDelegate,
-  storage: DownloadStorage | undefined
+  storage: DownloadStorage | undefined,
+  uploadFiles: UploadBody.UploadFiles | undefined
 ): Effect.Effect<URLSession, never, Scope.Scope> =>
   Effect.gen(function*() {
     const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>(
@@ -57,17 +65,18 @@ export const make = (
       fork: (effect) => FiberSet.run(fibers, Effect.interruptible(effect)),
       onFinished: (taskIdentifier) => tasks.delete(taskIdentifier),
       isInvalidated: () => invalidated,
-      becomeDownload: (adopted) => makeDownloadTask(adopted.originalRequest, Option.none(), adopted)
+      becomeDownload: (adopted) => makeDownloadTask(adopted.originalRequest, Option.none(), adopted),
+      uploadFiles
     }
 
     const createTask = <A>(
       urlOrRequest: string | URL | URLRequest.URLRequest,
       delivery: (context: Task.TaskContext) => Task.Delivery<A>,
-      adopted?: Task.AdoptedLoad
+      options: Task.TaskOptions = {}
     ): Effect.Effect<Task.TaskHandle<A>> =>
       Effect.suspend(() => {
         // A data task becoming a download is a task the session already runs, not a new one.
-        if (invalidated && adopted === undefined) {
+        if (invalidated && options.adopted === undefined) {
           // Apple raises an exception here: asking an invalidated session for a task is a
           // programming error, not a failure of the load.
           return Effect.dieMessage("URLSession: the session was invalidated; it cannot create tasks")
@@ -77,7 +86,7 @@ export const make = (
           nextTaskIdentifier++,
           URLRequest.fromURLOrRequest(urlOrRequest),
           delivery,
-          adopted
+          options
         )
         tasks.set(task.taskIdentifier, task)
         return Effect.succeed(task)
@@ -153,7 +162,7 @@ export const make = (
               finish: (response) =>
                 Effect.tap(made.finish(response), ({ location }) => Effect.sync(() => handedOver.add(location)))
             }
-          }, adopted),
+          }, { adopted }),
           (task): URLSessionDownloadTask => ({
             ...task,
             // Whether the bytes on disk can be resumed is known only once the task has
@@ -245,6 +254,27 @@ export const make = (
     const dataTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
       createTask<DataResult>(urlOrRequest, collectingDelivery)
 
+    // An upload is a POST unless the request names another method.
+    const uploadRequest = (urlOrRequest: string | URL | URLRequest.URLRequest) => {
+      const request = URLRequest.fromURLOrRequest(urlOrRequest)
+      return request.method === "GET" ? URLRequest.setMethod(request, "POST") : request
+    }
+
+    const uploadTask = (urlOrRequest: string | URL | URLRequest.URLRequest, body: UploadBody$) =>
+      createTask<DataResult>(uploadRequest(urlOrRequest), collectingUploadDelivery, {
+        upload: UploadBody.fromBody(body)
+      })
+
+    const uploadTaskWithStreamedRequest = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
+      createTask<DataResult>(uploadRequest(urlOrRequest), collectingUploadDelivery, {
+        upload: { _tag: "Stream", stream: Option.none() }
+      })
+
+    const upload = (urlOrRequest: string | URL | URLRequest.URLRequest, body: UploadBody$) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(uploadTask(urlOrRequest, body), (task) => Effect.zipRight(task.resume, restore(task.await)))
+      )
+
     const bytes = (
       urlOrRequest: string | URL | URLRequest.URLRequest
     ): Effect.Effect<StreamedResponse, URLError.URLError, Scope.Scope> =>
@@ -271,6 +301,9 @@ export const make = (
     return {
       configuration,
       dataTask,
+      uploadTask,
+      uploadTaskWithStreamedRequest,
+      upload,
       bytes,
       downloadTask,
       downloadTaskWithResumeData,
@@ -298,6 +331,12 @@ const collectingDelivery = (): Task.Delivery<DataResult> => {
     onFinish: () => Effect.void
   }
 }
+
+// An upload task collects its response as a data task does; it never becomes a download.
+const collectingUploadDelivery = (): Task.Delivery<DataResult> => ({
+  ...collectingDelivery(),
+  mayBecomeDownload: false
+})
 
 const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
   if (chunks.length === 1) return chunks[0]!

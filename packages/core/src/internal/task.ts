@@ -20,6 +20,7 @@ import type { State, URLSessionDownloadTask, URLSessionTask } from "../URLSessio
 import { EventHub } from "./eventHub.js"
 import * as Redirect from "./redirect.js"
 import * as RequestRules from "./requestRules.js"
+import * as UploadBody from "./uploadBody.js"
 
 /** Where a task's response and body go, and what its `await` gives on success. */
 export interface Delivery<A> {
@@ -84,6 +85,16 @@ export interface TaskEnvironment {
   readonly isInvalidated: () => boolean
   /** A new, suspended download task that goes on with a data task's load. */
   readonly becomeDownload: (adopted: AdoptedLoad) => Effect.Effect<URLSessionDownloadTask>
+  /** How upload tasks read files; without it, uploading a file is a defect. */
+  readonly uploadFiles: UploadBody.UploadFiles | undefined
+}
+
+/** What makes a task more than a plain load. */
+export interface TaskOptions {
+  /** A download task made from a data task: the load it goes on with. */
+  readonly adopted?: AdoptedLoad | undefined
+  /** An upload task: the body it sends. */
+  readonly upload?: UploadBody.UploadSource | undefined
 }
 
 /** A task and the hooks its session needs beyond the public handle. */
@@ -98,8 +109,9 @@ export const make = <A>(
   taskIdentifier: number,
   originalRequest: URLRequest.URLRequest,
   makeDelivery: (context: TaskContext) => Delivery<A>,
-  adopted?: AdoptedLoad
+  options: TaskOptions = {}
 ): TaskHandle<A> => {
+  const { adopted, upload } = options
   const events = new EventHub<URLSessionEvent.TaskEvent>(
     URLSessionEvent.isBackpressured,
     URLSessionEvent.coalescingKey,
@@ -123,6 +135,12 @@ export const make = <A>(
   let response: Option.Option<URLResponse> = Option.none()
   let received = 0
   let expected = -1
+  let sent = 0
+  let expectedToSend = 0
+  // A stream body is sent once; sending it again needs a new one from the delegate. A file's
+  // stream reads the file afresh each time it runs.
+  let lastSentStream: unknown = undefined
+  let reusableStream: unknown = undefined
   let lastActivity = 0
   // Set once the task has handed its load over to the download task it became.
   let becameDownload = false
@@ -179,14 +197,26 @@ export const make = <A>(
   ): Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope> =>
     Effect.gen(function*() {
       const url = yield* parseURL(request.url)
-      const prepared = yield* RequestRules.prepare(request, environment.configuration, {
+      const prepared = yield* RequestRules.prepare(yield* freshBodyStream(request), environment.configuration, {
         crossOrigin: redirects > 0 && url.origin !== originalOrigin
       })
       currentRequest = delivery.prepare === undefined ? prepared : delivery.prepare(prepared)
+      sent = 0
+      expectedToSend = bodyLength(currentRequest)
       const protocol = yield* selectProtocol(url)
       const loading = yield* protocol.startLoading(currentRequest, url, {
-        didSendBodyData: () => {
+        didSendBodyData: (bytes) => {
           lastActivity = clock.unsafeCurrentTimeMillis()
+          sent += bytes
+          // Progress events coalesce and never wait, so they can be published from here.
+          if (observed()) {
+            Effect.runSync(emit(URLSessionEvent.DidSendBodyData({
+              taskIdentifier,
+              bytesSent: bytes,
+              totalBytesSent: sent,
+              totalBytesExpectedToSend: expectedToSend
+            })))
+          }
         }
       })
       lastActivity = clock.unsafeCurrentTimeMillis()
@@ -211,6 +241,26 @@ export const make = <A>(
       }
       return yield* receiveBody(request, loading.response, loading.body, clock)
     })
+
+  const needNewBodyStream = Effect.suspend(() =>
+    environment.delegate.needNewBodyStream === undefined
+      ? Effect.succeedNone
+      : environment.delegate.needNewBodyStream(handle)
+  )
+
+  // A stream body already sent (a 307 or 308 sends the body again) is replaced by the
+  // delegate's new stream.
+  const freshBodyStream = (request: URLRequest.URLRequest) =>
+    Effect.map(
+      Option.isSome(request.bodyStream) && request.bodyStream.value === lastSentStream &&
+        lastSentStream !== reusableStream
+        ? UploadBody.renewStream(request, needNewBodyStream)
+        : Effect.succeed(request),
+      (fresh) => {
+        lastSentStream = Option.getOrUndefined(fresh.bodyStream)
+        return fresh
+      }
+    )
 
   // Apple: "the delegate receives no further callbacks from the data task, and begins
   // receiving callbacks from the download task". The hand-over cannot be cut in two: a
@@ -326,9 +376,20 @@ export const make = <A>(
       (scope, exit) => becameDownload ? Effect.void : Scope.close(scope, exit)
     )
 
+  const withUploadBody = (request: URLRequest.URLRequest) =>
+    upload === undefined
+      ? Effect.succeed(request)
+      : Effect.map(
+        UploadBody.attach(upload, request, { files: environment.uploadFiles, needNewBodyStream }),
+        (attached) => {
+          if (upload._tag === "File") reusableStream = Option.getOrUndefined(attached.bodyStream)
+          return attached
+        }
+      )
+
   const load = Effect.gen(function*() {
     const clock = yield* Effect.clock
-    let request = adopted === undefined ? originalRequest : adopted.request
+    let request = adopted === undefined ? yield* withUploadBody(originalRequest) : adopted.request
     for (let redirects = 0;; redirects++) {
       const hop = adopted !== undefined && redirects === 0
         ? yield* Effect.scoped(adoptedHop(adopted, clock))
@@ -474,6 +535,8 @@ export const make = <A>(
     state: Effect.sync(() => state),
     countOfBytesReceived: Effect.sync(() => received),
     countOfBytesExpectedToReceive: Effect.sync(() => expected),
+    countOfBytesSent: Effect.sync(() => sent),
+    countOfBytesExpectedToSend: Effect.sync(() => expectedToSend),
     resume,
     suspend,
     cancel,
@@ -490,6 +553,17 @@ type Hop<A> =
   | { readonly _tag: "BecameDownload"; readonly taskIdentifier: number }
   | { readonly _tag: "Restart"; readonly request: URLRequest.URLRequest }
   | { readonly _tag: "Done"; readonly value: A }
+
+// 0 without a body; -1 for a stream of unknown length, sent chunked.
+const bodyLength = (request: URLRequest.URLRequest): number =>
+  Option.isSome(request.body)
+    ? request.body.value.byteLength
+    : Option.isSome(request.bodyStream)
+    ? Option.match(URLRequest.header(request, "Content-Length"), {
+      onNone: () => -1,
+      onSome: (length) => /^\d+$/.test(length.trim()) ? Number(length) : -1
+    })
+    : 0
 
 const originOf = (url: string): string => {
   try {

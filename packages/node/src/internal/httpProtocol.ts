@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import * as Option from "effect/Option"
 import type { Client, URLProtocol } from "@urlsession/core/URLProtocol"
 import { Readable } from "node:stream"
@@ -8,6 +9,7 @@ import * as URLError from "@urlsession/core/URLError"
 import type { URLSessionConfiguration } from "@urlsession/core/URLSessionConfiguration"
 import * as URLRequest from "@urlsession/core/URLRequest"
 import type { Connector } from "./connector.js"
+import * as BodyStream from "./bodyStream.js"
 import * as ContentDecoding from "./contentDecoding.js"
 import { toURLError } from "./nodeErrors.js"
 import * as ReadableBody from "./readableBody.js"
@@ -38,6 +40,7 @@ export const make = (
             cause: error
           })
           : failure(error)
+      const sent = yield* requestBody(request, client)
       // Interruption must reach a request still waiting for its head (the signal aborts it),
       // and a head that arrives as the task is interrupted must not leak its connection.
       const { body, headers, statusCode } = yield* Effect.uninterruptibleMask((restore) =>
@@ -48,7 +51,7 @@ export const make = (
               path: `${url.pathname}${url.search}`,
               method: request.method as Dispatcher.HttpMethod,
               headers: wireHeaders(request),
-              body: Option.match(request.body, { onNone: () => null, onSome: (bytes) => sentBody(bytes, client) }),
+              body: sent,
               signal
             }).then((data) => {
               if (signal.aborted) data.body.destroy()
@@ -108,6 +111,20 @@ const wireHeaders = (request: URLRequest.URLRequest) => {
 // Content-Encoding says; nor does one that announces zero bytes.
 const hasNoBody = (method: string, statusCode: number, contentLength: string | undefined): boolean =>
   method === "HEAD" || statusCode === 204 || statusCode === 304 || contentLength?.trim() === "0"
+
+const requestBody = (
+  request: URLRequest.URLRequest,
+  client: Client
+): Effect.Effect<Uint8Array | Readable | null, never, Scope.Scope> => {
+  if (Option.isSome(request.body)) return Effect.succeed(sentBody(request.body.value, client))
+  if (Option.isNone(request.bodyStream)) return Effect.succeed(null)
+  const declared = Option.getOrUndefined(URLRequest.header(request, "Content-Length"))
+  return BodyStream.toReadable(
+    request.bodyStream.value,
+    declared !== undefined && /^\d+$/.test(declared.trim()) ? Number(declared) : undefined,
+    client.didSendBodyData
+  )
+}
 
 // A body is handed to undici in pieces as the socket takes them, so each piece sent re-arms
 // the task's idle timer: a slow but moving upload never times out.

@@ -52,6 +52,9 @@ const systemCodes: Readonly<Record<string, URLError.Code>> = {
   ERR_INVALID_CHAR: "BadURL",
   ERR_INVALID_HTTP_TOKEN: "BadURL",
   UND_ERR_NOT_SUPPORTED: "UnsupportedURL",
+  // a request body stream that failed or ended short (see bodyStream.ts)
+  ERR_URLSESSION_BODY_STREAM_EXHAUSTED: "RequestBodyStreamExhausted",
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: "RequestBodyStreamExhausted",
   // aborted by us
   UND_ERR_ABORTED: "Cancelled",
   ABORT_ERR: "Cancelled"
