@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { URLError } from "./URLError.js"
@@ -26,6 +27,12 @@ import type { URLResponse } from "./URLResponse.js"
 export interface Loading {
   readonly response: URLResponse
   readonly body: Stream.Stream<Uint8Array, URLError>
+  /**
+   * The same body as a pull, optionally: each run gives the next chunk, `None` at the end.
+   * When present the session reads the body with it instead of running `body`, which costs
+   * less per response. A protocol gives one or the other reading, never both at once.
+   */
+  readonly pull?: Effect.Effect<Option.Option<Uint8Array>, URLError>
 }
 
 /**

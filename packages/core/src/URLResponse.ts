@@ -77,5 +77,7 @@ export const fromHTTPHead = (head: {
     textEncodingName: contentType.charset,
     expectedContentLength: ResponseHead.expectedContentLength(headers),
     suggestedFilename: ResponseHead.suggestedFilename(head.url, headers["content-disposition"])
-  })
+    // Built from parsed fields of the right types: validating them again costs time on
+    // every response and finds nothing.
+  }, true)
 }

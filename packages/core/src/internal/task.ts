@@ -10,7 +10,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
-import type { URLProtocol } from "../URLProtocol.js"
+import type { Loading, URLProtocol } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
 import { type HTTPURLResponse, isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
@@ -65,8 +65,7 @@ export interface TaskContext {
 export interface AdoptedLoad {
   readonly originalRequest: URLRequest.URLRequest
   readonly request: URLRequest.URLRequest
-  readonly response: URLResponse
-  readonly body: Stream.Stream<Uint8Array, URLError.URLError>
+  readonly loading: Loading
   readonly scope: Scope.CloseableScope
   /** The data task's subscribers, who go on to see the download task's events. */
   readonly forwardTo: EventHub<URLSessionEvent.TaskEvent>
@@ -237,9 +236,9 @@ export const make = <A>(
         return yield* Effect.fail(failure("Cancelled", "The delegate cancelled the task on its response."))
       }
       if (disposition === "becomeDownload" && delivery.mayBecomeDownload === true) {
-        return yield* handOver(loading.response, loading.body, hopScope)
+        return yield* handOver(loading, hopScope)
       }
-      return yield* receiveBody(request, loading.response, loading.body, clock)
+      return yield* receiveBody(request, loading, clock)
     })
 
   const needNewBodyStream = Effect.suspend(() =>
@@ -265,17 +264,12 @@ export const make = <A>(
   // Apple: "the delegate receives no further callbacks from the data task, and begins
   // receiving callbacks from the download task". The hand-over cannot be cut in two: a
   // download task made and never resumed would hold the connection forever.
-  const handOver = (
-    finalResponse: URLResponse,
-    body: Stream.Stream<Uint8Array, URLError.URLError>,
-    hopScope: Scope.CloseableScope
-  ) =>
+  const handOver = (loading: Loading, hopScope: Scope.CloseableScope) =>
     Effect.uninterruptible(Effect.gen(function*() {
       const downloadTask = yield* environment.becomeDownload({
         originalRequest,
         request: currentRequest,
-        response: finalResponse,
-        body,
+        loading,
         scope: hopScope,
         forwardTo: events
       })
@@ -288,13 +282,17 @@ export const make = <A>(
   // The body of the final response, into the delivery.
   const receiveBody = (
     request: URLRequest.URLRequest,
-    finalResponse: URLResponse,
-    body: Stream.Stream<Uint8Array, URLError.URLError>,
+    loading: Loading,
     clock: Clock.Clock
   ): Effect.Effect<Hop<A>, URLError.URLError> =>
     Effect.gen(function*() {
+      const finalResponse = loading.response
       yield* delivery.onResponse(finalResponse)
-      const bodyOutcome = yield* Effect.either(Stream.runForEach(body, deliver(clock)))
+      const bodyOutcome = yield* Effect.either(
+        loading.pull === undefined
+          ? Stream.runForEach(loading.body, deliver(clock))
+          : drain(loading.pull, deliver(clock))
+      )
       if (bodyOutcome._tag === "Left") {
         // Apple: a download suspended long enough for the server to close the connection goes
         // on from its resume data when resumed.
@@ -362,10 +360,10 @@ export const make = <A>(
     Effect.gen(function*() {
       yield* Effect.addFinalizer((exit) => Scope.close(load.scope, exit))
       currentRequest = delivery.prepare === undefined ? load.request : delivery.prepare(load.request)
-      response = Option.some(load.response)
-      expected = load.response.expectedContentLength
+      response = Option.some(load.loading.response)
+      expected = load.loading.response.expectedContentLength
       lastActivity = clock.unsafeCurrentTimeMillis()
-      return yield* receiveBody(load.request, load.response, load.body, clock)
+      return yield* receiveBody(load.request, load.loading, clock)
     })
 
   // A hop's scope is closed when the hop ends, unless the hop handed its load over.
@@ -482,18 +480,17 @@ export const make = <A>(
     Effect.ignore
   )
 
-  // Yielding first lets a subscriber forked just before `resume` (or `cancel`) subscribe
-  // before the task's first event.
-  const resume = Effect.zipRight(
-    Effect.yieldNow(),
-    Effect.suspend(() => {
+  // A subscriber forked just before `resume` starts before the task's fiber (forked fibers
+  // start in order), so it subscribes before the task's first event. A task that completes
+  // at once, without a fiber, yields first for the same reason.
+  const resume = Effect.suspend(() => {
       if (state === "completed" || state === "canceling" || suspendCount === 0) return Effect.void
       suspendCount -= 1
       if (suspendCount > 0) return Effect.void
       state = "running"
       if (!started) {
         started = true
-        if (environment.isInvalidated()) return complete(Exit.interrupt(FiberId.none))
+        if (environment.isInvalidated()) return Effect.zipRight(Effect.yieldNow(), complete(Exit.interrupt(FiberId.none)))
         return Effect.map(environment.fork(run), (forked) => {
           fiber = forked
         })
@@ -503,7 +500,6 @@ export const make = <A>(
         return gate.open
       })
     })
-  )
 
   const suspend = Effect.suspend(() => {
     if (state === "completed" || state === "canceling") return Effect.void
@@ -553,6 +549,18 @@ type Hop<A> =
   | { readonly _tag: "BecameDownload"; readonly taskIdentifier: number }
   | { readonly _tag: "Restart"; readonly request: URLRequest.URLRequest }
   | { readonly _tag: "Done"; readonly value: A }
+
+// Every chunk a pull gives, to `f`, in order: a body read without running a Stream.
+const drain = <E>(
+  pull: Effect.Effect<Option.Option<Uint8Array>, E>,
+  f: (chunk: Uint8Array) => Effect.Effect<void, E>
+): Effect.Effect<void, E> => {
+  const next: Effect.Effect<void, E> = Effect.flatMap(
+    pull,
+    (chunk) => Option.isNone(chunk) ? Effect.void : Effect.flatMap(f(chunk.value), () => next)
+  )
+  return next
+}
 
 // 0 without a body; -1 for a stream of unknown length, sent chunked.
 const bodyLength = (request: URLRequest.URLRequest): number =>

@@ -50,7 +50,7 @@ export const fileProtocol: URLProtocol = {
           expectedContentLength: stats.size,
           suggestedFilename: path.basename(filePath)
         }),
-        body: ReadableBody.fromReadable(stream, failure)
+        ...ReadableBody.fromReadable(stream, failure)
       }
     })
 }

@@ -73,13 +73,13 @@ export const make = (
         ? []
         : ContentDecoding.parseContentEncoding(response.headers["content-encoding"])
       if (codings === undefined || codings.length === 0) {
-        return { response, body: ReadableBody.fromReadable(body, failure) }
+        return { response, ...ReadableBody.fromReadable(body, failure) }
       }
       const decoded = yield* ContentDecoding.decode(body, codings, configuration.maximumDecodedContentLength)
       yield* Effect.addFinalizer(() => Effect.sync(() => decoded.body.destroy()))
       return {
         response,
-        body: ReadableBody.fromReadable(decoded.body, (error) =>
+        ...ReadableBody.fromReadable(decoded.body, (error) =>
           error instanceof ContentDecoding.DecodedSizeExceeded
             ? URLError.make("DataLengthExceedsMaximum", { failingURL: request.url, message: error.message })
             : decoded.isConnectionError(error)

@@ -3,66 +3,79 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Readable } from "node:stream"
 
+/** A readable's body both ways a `Loading` takes it: a Stream and a pull. */
+export interface ReadableBody<E> {
+  readonly body: Stream.Stream<Uint8Array, E>
+  readonly pull: Effect.Effect<Option.Option<Uint8Array>, E>
+}
+
 /**
- * A readable's chunks as a pulled `Stream`: each pull takes what the readable has buffered
- * and nothing is read ahead of demand, so a consumer that stops pulling backpressures the
- * source. Unlike the readable's async iterator, an interrupted pull returns at once even
- * while no data arrives (an async generator would queue the `return` behind the pending
- * `next`), so the caller can destroy the readable and abort the transfer.
+ * A readable's chunks, pulled: each pull takes what the readable has buffered (at once when
+ * there is some) and nothing is read ahead of demand, so a consumer that stops pulling
+ * backpressures the source. Unlike the readable's async iterator, an interrupted pull
+ * returns at once even while no data arrives (an async generator would queue the `return`
+ * behind the pending `next`), so the caller can destroy the readable and abort the transfer.
  */
-export const fromReadable = <E>(readable: Readable, onError: (error: unknown) => E): Stream.Stream<Uint8Array, E> => {
+export const fromReadable = <E>(readable: Readable, onError: (error: unknown) => E): ReadableBody<E> => {
   // Between pulls nobody listens; an error then must not crash the process. It is kept in
   // `readable.errored` and reported by the next pull.
   readable.on("error", ignore)
-  return Stream.repeatEffectOption(Effect.async<Uint8Array, Option.Option<E>>((resume) => {
+  const end = Effect.succeed(Option.none<Uint8Array>())
+  // What a pull gives now, without waiting; `undefined` when it must wait.
+  const now = (): Effect.Effect<Option.Option<Uint8Array>, E> | undefined => {
+    const chunk: Uint8Array | null = readable.read()
+    if (chunk !== null) return Effect.succeed(Option.some(chunk))
+    if (readable.errored !== null) return Effect.fail(onError(readable.errored))
+    if (readable.readableEnded) return end
+    return undefined
+  }
+  const waitForChunk = Effect.async<Option.Option<Uint8Array>, E>((resume) => {
     const detach = () => {
       readable.off("readable", onReadable)
       readable.off("end", onEnd)
       readable.off("error", onFailure)
       readable.off("close", onClose)
     }
-    const pull = (): boolean => {
-      const chunk: Uint8Array | null = readable.read()
-      if (chunk !== null) {
-        resume(Effect.succeed(chunk))
-        return true
-      }
-      if (readable.errored !== null) {
-        resume(Effect.fail(Option.some(onError(readable.errored))))
-        return true
-      }
-      if (readable.readableEnded) {
-        resume(Effect.fail(Option.none()))
-        return true
-      }
-      return false
-    }
     const onReadable = () => {
-      if (pull()) detach()
+      const ready = now()
+      if (ready === undefined) return
+      detach()
+      resume(ready)
     }
     const onEnd = () => {
       detach()
-      resume(Effect.fail(Option.none()))
+      resume(end)
     }
     const onFailure = (error: unknown) => {
       detach()
-      resume(Effect.fail(Option.some(onError(error))))
+      resume(Effect.fail(onError(error)))
     }
     const onClose = () => {
       detach()
       resume(
         readable.readableEnded
-          ? Effect.fail(Option.none())
-          : Effect.fail(Option.some(onError(readable.errored ?? new Error("The body closed before its end"))))
+          ? end
+          : Effect.fail(onError(readable.errored ?? new Error("The body closed before its end")))
       )
     }
-    if (pull()) return
+    const ready = now()
+    if (ready !== undefined) return resume(ready)
     readable.on("readable", onReadable)
     readable.once("end", onEnd)
     readable.once("error", onFailure)
     readable.once("close", onClose)
     return Effect.sync(detach)
-  }))
+  })
+  const pull = Effect.suspend(() => now() ?? waitForChunk)
+  return {
+    pull,
+    body: Stream.repeatEffectOption(
+      Effect.flatMap(
+        Effect.mapError(pull, Option.some),
+        Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed })
+      )
+    )
+  }
 }
 
 const ignore = () => {}
