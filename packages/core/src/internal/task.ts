@@ -405,30 +405,45 @@ export const make = <A>(
 
   // Apple's request timeout is an idle timer: any byte re-arms it. While the caller keeps
   // the task suspended, or a consumer holds the task back, nothing is expected to arrive, so
-  // the timer does not run (and `resume` re-arms it).
-  const idleTimeout = (timeout: Duration.Duration) =>
+  // the timer does not run (and `resume` re-arms it). The resource timeout bounds the whole
+  // task. One watchdog fiber keeps both, sleeping until the nearer deadline, and gives the
+  // reason when one passes.
+  const watchdog = (idle: Duration.Duration, resource: Duration.Duration) =>
     Effect.gen(function*() {
-      const millis = Duration.toMillis(timeout)
-      lastActivity = yield* Clock.currentTimeMillis
+      const idleMillis = Duration.isFinite(idle) ? Duration.toMillis(idle) : Infinity
+      const start = yield* Clock.currentTimeMillis
+      const resourceDeadline = Duration.isFinite(resource) ? start + Duration.toMillis(resource) : Infinity
+      lastActivity = start
       while (true) {
         const now = yield* Clock.currentTimeMillis
         if (state === "suspended" || awaitingConsumer) lastActivity = now
-        const remaining = lastActivity + millis - now
-        if (remaining <= 0) return yield* Effect.fail(failure("TimedOut", "The request timed out."))
-        yield* Effect.sleep(Duration.millis(remaining))
+        if (now >= resourceDeadline) return "The resource timed out."
+        const idleDeadline = lastActivity + idleMillis
+        if (now >= idleDeadline) return "The request timed out."
+        yield* Effect.sleep(Duration.millis(Math.min(idleDeadline, resourceDeadline) - now))
       }
     })
 
+  // Set by the watchdog before it interrupts the task: the interruption is a timeout.
+  let timedOut: string | undefined
+
+  // The watchdog is a child of the task's fiber: it ends with the task.
   const withTimeouts = (effect: Effect.Effect<A, URLError.URLError>) => {
     const idle = Option.getOrElse(currentRequest.timeoutInterval, () => environment.configuration.timeoutIntervalForRequest)
     const resource = environment.configuration.timeoutIntervalForResource
-    const bounded = Duration.isFinite(idle) ? Effect.raceFirst(effect, idleTimeout(idle)) : effect
-    return Duration.isFinite(resource)
-      ? Effect.timeoutFail(bounded, {
-        duration: resource,
-        onTimeout: () => failure("TimedOut", "The resource timed out.")
-      })
-      : bounded
+    if (!Duration.isFinite(idle) && !Duration.isFinite(resource)) return effect
+    return Effect.withFiberRuntime<A, URLError.URLError>((self) =>
+      Effect.zipRight(
+        Effect.fork(Effect.flatMap(watchdog(idle, resource), (reason) =>
+          Effect.suspend(() => {
+            // A task that is finishing, cancelled or complete has nothing left to time out.
+            if (completed || state === "canceling" || Option.isSome(finished)) return Effect.void
+            timedOut = reason
+            return Fiber.interruptFork(self)
+          }))),
+        effect
+      )
+    )
   }
 
   const complete = (exit: Exit.Exit<A, URLError.URLError>) =>
@@ -470,7 +485,9 @@ export const make = <A>(
       Cause.failureOption(cause),
       () =>
         Cause.isInterruptedOnly(cause)
-          ? failure("Cancelled", "The task was cancelled.")
+          ? timedOut !== undefined && state !== "canceling"
+            ? failure("TimedOut", timedOut)
+            : failure("Cancelled", "The task was cancelled.")
           : failure("Unknown", "The task died of a defect", Cause.squash(cause))
     )
 
@@ -480,9 +497,8 @@ export const make = <A>(
     Effect.ignore
   )
 
-  // A subscriber forked just before `resume` starts before the task's fiber (forked fibers
-  // start in order), so it subscribes before the task's first event. A task that completes
-  // at once, without a fiber, yields first for the same reason.
+  // Yielding first lets a subscriber forked just before `resume` subscribe before the
+  // task's first event (setting up a stream takes it more than one turn of the scheduler).
   const resume = Effect.suspend(() => {
       if (state === "completed" || state === "canceling" || suspendCount === 0) return Effect.void
       suspendCount -= 1
@@ -491,7 +507,7 @@ export const make = <A>(
       if (!started) {
         started = true
         if (environment.isInvalidated()) return Effect.zipRight(Effect.yieldNow(), complete(Exit.interrupt(FiberId.none)))
-        return Effect.map(environment.fork(run), (forked) => {
+        return Effect.map(environment.fork(Effect.zipRight(Effect.yieldNow(), run)), (forked) => {
           fiber = forked
         })
       }
