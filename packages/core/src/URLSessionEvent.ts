@@ -38,7 +38,8 @@ export type URLSessionEvent = Data.TaggedEnum<{
    * task's `await` fails with `Cancelled` (`urlSession(_:dataTask:didBecome:)`). */
   DidBecomeDownloadTask: { readonly taskIdentifier: number; readonly downloadTask: URLSessionDownloadTask }
   /** Request body bytes went out. Coalesced like `DidWriteData`; all of a request's come
-   * before its response (`urlSession(_:task:didSendBodyData:totalBytesSent:…)`). */
+   * before its response unless the server answers before reading the whole body
+   * (`urlSession(_:task:didSendBodyData:totalBytesSent:…)`). */
   DidSendBodyData: {
     readonly taskIdentifier: number
     readonly bytesSent: number

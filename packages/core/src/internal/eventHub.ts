@@ -26,6 +26,8 @@ interface Subscriber<A> {
   readonly queue: Queue.Queue<A | Latest | typeof End>
   /** The latest coalesced event per key, not yet taken by the subscriber. */
   readonly latest: Map<string, A>
+  /** Counts the other events queued: coalescing never reaches across one of them. */
+  generation: number
   /** One permit per backpressured event the subscriber may still buffer. */
   readonly permits: Effect.Semaphore
   readonly isBackpressured: (item: A) => boolean
@@ -68,20 +70,30 @@ export class EventHub<A> {
     if (key !== undefined) {
       return Effect.sync(() => {
         for (const subscriber of this.subscribers) {
-          const waiting = subscriber.latest.get(key)
-          subscriber.latest.set(key, waiting === undefined ? event : this.coalesce(waiting, event))
-          if (waiting === undefined) subscriber.queue.unsafeOffer(new Latest(key))
+          const slot = `${key}#${subscriber.generation}`
+          const waiting = subscriber.latest.get(slot)
+          subscriber.latest.set(slot, waiting === undefined ? event : this.coalesce(waiting, event))
+          if (waiting === undefined) subscriber.queue.unsafeOffer(new Latest(slot))
         }
       })
     }
     if (!this.isBackpressured(event)) {
       return Effect.sync(() => {
-        for (const subscriber of this.subscribers) subscriber.queue.unsafeOffer(event)
+        for (const subscriber of this.subscribers) {
+          subscriber.generation++
+          subscriber.queue.unsafeOffer(event)
+        }
       })
     }
     return Effect.forEach(
       this.subscribers,
-      (subscriber) => subscriber.permits.take(1).pipe(Effect.zipRight(offer(subscriber.queue, event))),
+      (subscriber) =>
+        subscriber.permits.take(1).pipe(
+          Effect.zipRight(Effect.sync(() => {
+            subscriber.generation++
+          })),
+          Effect.zipRight(offer(subscriber.queue, event))
+        ),
       { discard: true }
     )
   }
@@ -103,6 +115,7 @@ export class EventHub<A> {
           const subscriber: Subscriber<A> = {
             queue,
             latest: new Map(),
+            generation: 0,
             permits: Effect.unsafeMakeSemaphore(subscriberCapacity),
             isBackpressured: this.isBackpressured
           }

@@ -204,6 +204,7 @@ export const make = <A>(
       expectedToSend = bodyLength(currentRequest)
       const protocol = yield* selectProtocol(url)
       const loading = yield* protocol.startLoading(currentRequest, url, {
+        whenResumed: gate.whenOpen,
         didSendBodyData: (bytes) => {
           lastActivity = clock.unsafeCurrentTimeMillis()
           sent += bytes
@@ -388,9 +389,14 @@ export const make = <A>(
   const load = Effect.gen(function*() {
     const clock = yield* Effect.clock
     let request = adopted === undefined ? yield* withUploadBody(originalRequest) : adopted.request
+    // The adopted load is the first hop only: a restart (after the connection broke while
+    // suspended) sends a new request from resume data.
+    let adoptedPending = adopted !== undefined
     for (let redirects = 0;; redirects++) {
-      const hop = adopted !== undefined && redirects === 0
-        ? yield* Effect.scoped(adoptedHop(adopted, clock))
+      const adoptedNow = adoptedPending
+      adoptedPending = false
+      const hop = adoptedNow
+        ? yield* Effect.scoped(adoptedHop(adopted!, clock))
         : yield* hopIn((scope) => loadHop(request, redirects, clock, scope))
       if (hop._tag === "Done") return hop.value
       if (hop._tag === "BecameDownload") {
@@ -437,7 +443,7 @@ export const make = <A>(
         Effect.fork(Effect.flatMap(watchdog(idle, resource), (reason) =>
           Effect.suspend(() => {
             // A task that is finishing, cancelled or complete has nothing left to time out.
-            if (completed || state === "canceling" || Option.isSome(finished)) return Effect.void
+            if (completed || state === "canceling" || Option.isSome(finished) || becameDownload) return Effect.void
             timedOut = reason
             return Fiber.interruptFork(self)
           }))),
@@ -506,7 +512,10 @@ export const make = <A>(
       state = "running"
       if (!started) {
         started = true
-        if (environment.isInvalidated()) return Effect.zipRight(Effect.yieldNow(), complete(Exit.interrupt(FiberId.none)))
+        // A download task made from a running data task goes on, as that task would have.
+        if (environment.isInvalidated() && adopted === undefined) {
+          return Effect.zipRight(Effect.yieldNow(), complete(Exit.interrupt(FiberId.none)))
+        }
         return Effect.map(environment.fork(Effect.zipRight(Effect.yieldNow(), run)), (forked) => {
           fiber = forked
         })

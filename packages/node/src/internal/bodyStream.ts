@@ -7,6 +7,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Chunk from "effect/Chunk"
+import type { Client } from "@urlsession/core/URLProtocol"
 import { Readable } from "node:stream"
 
 /** Why a body stream could not be sent whole. */
@@ -19,37 +20,53 @@ export const exhaustedCode = "ERR_URLSESSION_BODY_STREAM_EXHAUSTED"
 
 /**
  * A request body stream as a readable for undici, pulled only as undici reads (so a server
- * that stops reading stops the stream). `onSent` hears of every chunk handed over. A stream
- * that fails, gives more or fewer bytes than `declaredLength`, is destroyed with
+ * that stops reading stops the stream) and only while the task is not suspended
+ * (`client.whenResumed`). `client.didSendBodyData` hears of every chunk handed over. A
+ * stream that fails, gives more or fewer bytes than `declaredLength`, is destroyed with
  * {@link BodyStreamExhausted}. Closing the scope stops the stream.
  */
 export const toReadable = (
   stream: Stream.Stream<Uint8Array, unknown>,
   declaredLength: number | undefined,
-  onSent: (bytes: number) => void
+  client: Client
 ): Effect.Effect<Readable, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const pull = yield* Stream.toPull(stream)
+    const pull = client.whenResumed(yield* Stream.toPull(stream))
     const runtime = yield* Effect.runtime<never>()
     let pending: Fiber.RuntimeFiber<Chunk.Chunk<Uint8Array>, Option.Option<unknown>> | undefined
     let total = 0
 
-    const delivered = (readable: Readable, chunks: Chunk.Chunk<Uint8Array>) => {
+    // Chunks pulled but not yet taken: a pull may give many at once, and the readable takes
+    // them only as fast as undici reads.
+    let waiting: Array<Uint8Array> = []
+
+    // Hands waiting chunks over until the readable is full; true when one was handed over.
+    const handOver = (readable: Readable): boolean => {
       let pushed = false
-      for (const chunk of chunks) {
-        if (chunk.byteLength === 0) continue
+      while (waiting.length > 0) {
+        const chunk = waiting.shift()!
         total += chunk.byteLength
         if (declaredLength !== undefined && total > declaredLength) {
-          return void readable.destroy(
+          readable.destroy(
             new BodyStreamExhausted(`The body stream gave more than its declared ${declaredLength} bytes`)
           )
+          return true
         }
-        onSent(chunk.byteLength)
-        readable.push(chunk)
+        client.didSendBodyData(chunk.byteLength)
         pushed = true
+        if (!readable.push(chunk)) break
+      }
+      return pushed
+    }
+
+    const delivered = (readable: Readable, chunks: Chunk.Chunk<Uint8Array>) => {
+      // Pulled as the load ended: nothing goes out any more, nothing is counted.
+      if (readable.destroyed) return
+      for (const chunk of chunks) {
+        if (chunk.byteLength > 0) waiting.push(chunk)
       }
       // Nothing handed over: the readable will not ask again by itself.
-      if (!pushed) readFrom(readable)
+      if (!handOver(readable)) readFrom(readable)
     }
 
     const ended = (readable: Readable, exit: Exit.Exit<Chunk.Chunk<Uint8Array>, Option.Option<unknown>>) => {
@@ -83,12 +100,13 @@ export const toReadable = (
 
     const readable = new Readable({
       read() {
-        readFrom(this)
+        if (waiting.length === 0 || !handOver(this)) readFrom(this)
       }
     })
     yield* Effect.addFinalizer(() =>
       Effect.suspend(() => {
         readable.destroy()
+        waiting = []
         const running = pending
         return running === undefined ? Effect.void : Effect.asVoid(running.interruptAsFork(running.id()))
       })

@@ -1,8 +1,9 @@
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Option from "effect/Option"
 import type { Client, URLProtocol } from "@urlsession/core/URLProtocol"
-import { Readable } from "node:stream"
+import type { Readable } from "node:stream"
 import * as URLResponse from "@urlsession/core/URLResponse"
 import type { Dispatcher } from "undici"
 import * as URLError from "@urlsession/core/URLError"
@@ -112,37 +113,30 @@ const wireHeaders = (request: URLRequest.URLRequest) => {
 const hasNoBody = (method: string, statusCode: number, contentLength: string | undefined): boolean =>
   method === "HEAD" || statusCode === 204 || statusCode === 304 || contentLength?.trim() === "0"
 
+// A body, bytes or stream, goes to undici as a readable pulled as the socket takes it: each
+// piece counts as sent (re-arming the idle timer) only when undici takes it, and nothing is
+// taken while the task is suspended.
 const requestBody = (
   request: URLRequest.URLRequest,
   client: Client
-): Effect.Effect<Uint8Array | Readable | null, never, Scope.Scope> => {
-  if (Option.isSome(request.body)) return Effect.succeed(sentBody(request.body.value, client))
+): Effect.Effect<Readable | null, never, Scope.Scope> => {
+  if (Option.isSome(request.body)) {
+    const bytes = request.body.value
+    return BodyStream.toReadable(Stream.fromIterable(pieces(bytes)), bytes.byteLength, client)
+  }
   if (Option.isNone(request.bodyStream)) return Effect.succeed(null)
   const declared = Option.getOrUndefined(URLRequest.header(request, "Content-Length"))
   return BodyStream.toReadable(
     request.bodyStream.value,
     declared !== undefined && /^\d+$/.test(declared.trim()) ? Number(declared) : undefined,
-    client.didSendBodyData
+    client
   )
 }
 
-// A body is handed to undici in pieces as the socket takes them, so each piece sent re-arms
-// the task's idle timer: a slow but moving upload never times out.
 const sentPieceSize = 64 * 1024
 
-const sentBody = (bytes: Uint8Array, client: Client): Uint8Array | Readable => {
-  if (bytes.byteLength <= sentPieceSize) {
-    client.didSendBodyData(bytes.byteLength)
-    return bytes
+function* pieces(bytes: Uint8Array): Generator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += sentPieceSize) {
+    yield bytes.subarray(offset, offset + sentPieceSize)
   }
-  let offset = 0
-  return new Readable({
-    read() {
-      if (offset >= bytes.byteLength) return void this.push(null)
-      const piece = bytes.subarray(offset, offset + sentPieceSize)
-      offset += piece.byteLength
-      client.didSendBodyData(piece.byteLength)
-      this.push(piece)
-    }
-  })
 }

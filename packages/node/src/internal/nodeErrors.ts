@@ -1,4 +1,5 @@
 import * as URLError from "@urlsession/core/URLError"
+import { exhaustedCode } from "./bodyStream.js"
 
 /**
  * Translates what Node and undici throw into the most specific NSURLError code.
@@ -89,6 +90,9 @@ const certificateCodes: Readonly<Record<string, URLError.Code>> = {
 }
 
 const codeFor = (codes: ReadonlyArray<string>): URLError.Code => {
+  // A request body stream that failed is that, whatever the stream's own error holds (it may
+  // come from another load, certificate verdict and all).
+  if (codes.includes(exhaustedCode)) return "RequestBodyStreamExhausted"
   // The most specific reason wins: a certificate verdict explains a reset that follows it.
   for (const code of codes) {
     const certificate = certificateCodes[code]
