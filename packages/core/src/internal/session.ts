@@ -30,6 +30,7 @@ import * as DownloadFile from "./downloadFile.js"
 import { EventHub } from "./eventHub.js"
 import * as Task from "./task.js"
 import * as UploadBody from "./uploadBody.js"
+import { Watchdog } from "./watchdog.js"
 
 // How many body chunks `bytes` buffers ahead of its consumer before the transfer waits.
 const streamedChunksAhead = 16
@@ -53,6 +54,7 @@ export const make = (
     let invalidated = false
     let announcedInvalid = false
 
+    const fork = (effect: Effect.Effect<void>) => FiberSet.run(fibers, Effect.interruptible(effect))
     const environment: Task.TaskEnvironment = {
       configuration,
       // The caller's protocols first, then the platform's, then the platform-free ones.
@@ -62,11 +64,12 @@ export const make = (
       // A task may be resumed from an uninterruptible region (`data` resumes under a mask so
       // that an interruption cannot fall between resume and await); its fiber must still be
       // interruptible, or cancel and timeouts could not stop it.
-      fork: (effect) => FiberSet.run(fibers, Effect.interruptible(effect)),
+      fork,
       onFinished: (taskIdentifier) => tasks.delete(taskIdentifier),
       isInvalidated: () => invalidated,
       becomeDownload: (adopted) => makeDownloadTask(adopted.originalRequest, Option.none(), adopted),
-      uploadFiles
+      uploadFiles,
+      watchdog: new Watchdog(fork)
     }
 
     const createTask = <A>(

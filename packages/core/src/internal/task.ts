@@ -20,6 +20,7 @@ import type { State, URLSessionDownloadTask, URLSessionTask } from "../URLSessio
 import { EventHub } from "./eventHub.js"
 import * as Redirect from "./redirect.js"
 import * as RequestRules from "./requestRules.js"
+import type * as Watchdog from "./watchdog.js"
 import * as UploadBody from "./uploadBody.js"
 
 /** Where a task's response and body go, and what its `await` gives on success. */
@@ -86,6 +87,8 @@ export interface TaskEnvironment {
   readonly becomeDownload: (adopted: AdoptedLoad) => Effect.Effect<URLSessionDownloadTask>
   /** How upload tasks read files; without it, uploading a file is a defect. */
   readonly uploadFiles: UploadBody.UploadFiles | undefined
+  /** Keeps the tasks' timeouts. */
+  readonly watchdog: Watchdog.Watchdog
 }
 
 /** What makes a task more than a plain load. */
@@ -412,44 +415,37 @@ export const make = <A>(
   // Apple's request timeout is an idle timer: any byte re-arms it. While the caller keeps
   // the task suspended, or a consumer holds the task back, nothing is expected to arrive, so
   // the timer does not run (and `resume` re-arms it). The resource timeout bounds the whole
-  // task. One watchdog fiber keeps both, sleeping until the nearer deadline, and gives the
-  // reason when one passes.
-  const watchdog = (idle: Duration.Duration, resource: Duration.Duration) =>
-    Effect.gen(function*() {
-      const idleMillis = Duration.isFinite(idle) ? Duration.toMillis(idle) : Infinity
-      const start = yield* Clock.currentTimeMillis
-      const resourceDeadline = Duration.isFinite(resource) ? start + Duration.toMillis(resource) : Infinity
-      lastActivity = start
-      while (true) {
-        const now = yield* Clock.currentTimeMillis
-        if (state === "suspended" || awaitingConsumer) lastActivity = now
-        if (now >= resourceDeadline) return "The resource timed out."
-        const idleDeadline = lastActivity + idleMillis
-        if (now >= idleDeadline) return "The request timed out."
-        yield* Effect.sleep(Duration.millis(Math.min(idleDeadline, resourceDeadline) - now))
-      }
-    })
-
-  // Set by the watchdog before it interrupts the task: the interruption is a timeout.
+  // task. The session's watchdog keeps both deadlines and, when one passes, sets the reason
+  // and interrupts the task.
   let timedOut: string | undefined
 
-  // The watchdog is a child of the task's fiber: it ends with the task.
   const withTimeouts = (effect: Effect.Effect<A, URLError.URLError>) => {
     const idle = Option.getOrElse(currentRequest.timeoutInterval, () => environment.configuration.timeoutIntervalForRequest)
     const resource = environment.configuration.timeoutIntervalForResource
     if (!Duration.isFinite(idle) && !Duration.isFinite(resource)) return effect
-    return Effect.withFiberRuntime<A, URLError.URLError>((self) =>
-      Effect.zipRight(
-        Effect.fork(Effect.flatMap(watchdog(idle, resource), (reason) =>
+    const idleMillis = Duration.isFinite(idle) ? Duration.toMillis(idle) : Infinity
+    return Effect.clockWith((clock) => Effect.withFiberRuntime<A, URLError.URLError>((self) => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const resourceDeadline = Duration.isFinite(resource) ? now + Duration.toMillis(resource) : Infinity
+      lastActivity = now
+      const timers: Watchdog.Watched = {
+        deadline: (now) => {
+          if (state === "suspended" || awaitingConsumer) lastActivity = now
+          return Math.min(lastActivity + idleMillis, resourceDeadline)
+        },
+        expire: (now) =>
           Effect.suspend(() => {
             // A task that is finishing, cancelled or complete has nothing left to time out.
             if (completed || state === "canceling" || Option.isSome(finished) || becameDownload) return Effect.void
-            timedOut = reason
+            timedOut = now >= resourceDeadline ? "The resource timed out." : "The request timed out."
             return Fiber.interruptFork(self)
-          }))),
-        effect
+          })
+      }
+      return Effect.zipRight(
+        environment.watchdog.add(timers),
+        Effect.ensuring(effect, Effect.sync(() => environment.watchdog.remove(timers)))
       )
-    )
+    }))
   }
 
   const complete = (exit: Exit.Exit<A, URLError.URLError>) =>
