@@ -80,7 +80,7 @@ interface Child {
 const startChild = (client: ClientName, caseId: string, job: Job, timeoutSeconds: number): Child => {
   const child = track(spawn(
     process.execPath,
-    ["--expose-gc", "--import", "tsx", "--conditions=source", path.join(here, "client.ts"), client, caseId, JSON.stringify(job)],
+    ["--expose-gc", "--import", "tsx", path.join(here, "client.ts"), client, caseId, JSON.stringify(job)],
     { cwd: root, stdio: ["pipe", "pipe", "pipe"] }
   ))
   const reports: Array<Report> = []

@@ -53,6 +53,9 @@ export const make = (
               method: request.method as Dispatcher.HttpMethod,
               headers: wireHeaders(request),
               body: sent,
+              // Each pull takes what is buffered: large buffers mean few pulls (and writes) per
+              // megabyte, and keep the socket read while a chunk is being written to disk.
+              highWaterMark: bodyBufferSize,
               signal
             }).then((data) => {
               if (signal.aborted) data.body.destroy()
@@ -134,6 +137,8 @@ const requestBody = (
 }
 
 const sentPieceSize = 64 * 1024
+
+const bodyBufferSize = 256 * 1024
 
 function* pieces(bytes: Uint8Array): Generator<Uint8Array> {
   for (let offset = 0; offset < bytes.byteLength; offset += sentPieceSize) {
