@@ -107,7 +107,14 @@ export class EventHub<A> {
     })
   }
 
-  readonly subscribe: Stream.Stream<A> = Stream.unwrapScoped(
+  /** Built when first asked for: most hubs (a task's, with nobody listening) never are. */
+  get subscribe(): Stream.Stream<A> {
+    return this.subscription ??= this.makeSubscription()
+  }
+
+  private subscription: Stream.Stream<A> | undefined
+
+  private makeSubscription = (): Stream.Stream<A> => Stream.unwrapScoped(
     Effect.acquireRelease(
       Effect.flatMap(Queue.unbounded<A | Latest | typeof End>(), (queue) =>
         Effect.sync(() => {

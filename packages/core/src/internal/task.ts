@@ -557,7 +557,9 @@ export const make = <A>(
     resume,
     suspend,
     cancel,
-    events: events.subscribe,
+    get events() {
+      return events.subscribe
+    },
     await: Effect.onInterrupt(Deferred.await(done), () => cancel),
     completion: Effect.ignore(Deferred.await(done)),
     isStarted: () => started
