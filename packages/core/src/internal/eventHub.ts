@@ -1,4 +1,6 @@
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 
@@ -135,20 +137,41 @@ export class EventHub<A> {
           return Effect.zipRight(subscriber.permits.release(unblockAll), Queue.shutdown(subscriber.queue))
         })
     ).pipe(
-      Effect.map((subscriber) =>
-        subscriber === undefined
-          ? Stream.empty
-          : Stream.fromQueue(subscriber.queue).pipe(
-            Stream.takeWhile((item): item is A | Latest => item !== End),
-            Stream.map((item) => {
-              if (!(item instanceof Latest)) return item
-              const latest = subscriber.latest.get(item.key)!
-              subscriber.latest.delete(item.key)
-              return latest
-            }),
-            Stream.tap((item) => subscriber.isBackpressured(item) ? subscriber.permits.release(1) : Effect.void)
-          )
-      )
+      Effect.map((subscriber) => subscriber === undefined ? Stream.empty : this.eventsOf(subscriber))
     )
   )
+
+  // Whatever is queued, as one chunk per pull (at least one event): one step of the stream
+  // per batch rather than per event. The permits of the data events taken go back as they
+  // are taken, so a subscriber stuck on a batch holds at most two batches' worth.
+  private eventsOf(subscriber: Subscriber<A>): Stream.Stream<A> {
+    let ended = false
+    const takeBatch = Effect.flatMap(
+      Queue.takeBetween(subscriber.queue, 1, Number.POSITIVE_INFINITY),
+      (items) => {
+        const events: Array<A> = []
+        let backpressured = 0
+        for (const item of items) {
+          if (item === End) {
+            ended = true
+            break
+          }
+          let event: A
+          if (item instanceof Latest) {
+            event = subscriber.latest.get(item.key)!
+            subscriber.latest.delete(item.key)
+          } else {
+            event = item
+          }
+          if (subscriber.isBackpressured(event)) backpressured++
+          events.push(event)
+        }
+        const batch = Chunk.unsafeFromArray(events)
+        return backpressured === 0 ? Effect.succeed(batch) : Effect.as(subscriber.permits.release(backpressured), batch)
+      }
+    )
+    return Stream.repeatEffectChunkOption(
+      Effect.suspend(() => ended ? Effect.fail(Option.none()) : takeBatch)
+    )
+  }
 }
