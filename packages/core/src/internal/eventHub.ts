@@ -142,10 +142,12 @@ export class EventHub<A> {
   )
 
   // Whatever is queued, as one chunk per pull (at least one event): one step of the stream
-  // per batch rather than per event. The permits of the data events taken go back as they
-  // are taken, so a subscriber stuck on a batch holds at most two batches' worth.
+  // per batch rather than per event. The permits of a batch's data events go back when the
+  // next batch is asked for, that is once the consumer is done with it: a subscriber never
+  // holds more than `subscriberCapacity` of them, queued or in hand.
   private eventsOf(subscriber: Subscriber<A>): Stream.Stream<A> {
     let ended = false
+    let inHand = 0
     const takeBatch = Effect.flatMap(
       Queue.takeBetween(subscriber.queue, 1, Number.POSITIVE_INFINITY),
       (items) => {
@@ -166,12 +168,17 @@ export class EventHub<A> {
           if (subscriber.isBackpressured(event)) backpressured++
           events.push(event)
         }
-        const batch = Chunk.unsafeFromArray(events)
-        return backpressured === 0 ? Effect.succeed(batch) : Effect.as(subscriber.permits.release(backpressured), batch)
+        inHand = backpressured
+        return Effect.succeed(Chunk.unsafeFromArray(events))
       }
     )
+    const releaseInHand = Effect.suspend(() => {
+      const done = inHand
+      inHand = 0
+      return done === 0 ? Effect.void : subscriber.permits.release(done)
+    })
     return Stream.repeatEffectChunkOption(
-      Effect.suspend(() => ended ? Effect.fail(Option.none()) : takeBatch)
+      Effect.zipRight(releaseInHand, Effect.suspend(() => ended ? Effect.fail(Option.none()) : takeBatch))
     )
   }
 }

@@ -1,3 +1,4 @@
+import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -54,6 +55,9 @@ export const make = (
     let invalidated = false
     let announcedInvalid = false
 
+    // A watchdog sleeps on one clock: tasks running on another (a test case's TestClock)
+    // get their own.
+    const watchdogs = new WeakMap<Clock.Clock, Watchdog>()
     const fork = (effect: Effect.Effect<void>) => FiberSet.run(fibers, Effect.interruptible(effect))
     const environment: Task.TaskEnvironment = {
       configuration,
@@ -69,7 +73,14 @@ export const make = (
       isInvalidated: () => invalidated,
       becomeDownload: (adopted) => makeDownloadTask(adopted.originalRequest, Option.none(), adopted),
       uploadFiles,
-      watchdog: new Watchdog(fork)
+      watchdog: (clock) => {
+        let watchdog = watchdogs.get(clock)
+        if (watchdog === undefined) {
+          watchdog = new Watchdog(fork)
+          watchdogs.set(clock, watchdog)
+        }
+        return watchdog
+      }
     }
 
     const createTask = <A>(

@@ -87,8 +87,8 @@ export interface TaskEnvironment {
   readonly becomeDownload: (adopted: AdoptedLoad) => Effect.Effect<URLSessionDownloadTask>
   /** How upload tasks read files; without it, uploading a file is a defect. */
   readonly uploadFiles: UploadBody.UploadFiles | undefined
-  /** Keeps the tasks' timeouts. */
-  readonly watchdog: Watchdog.Watchdog
+  /** Keeps the timeouts of the tasks that run on `clock` (tests give each case a clock). */
+  readonly watchdog: (clock: Clock.Clock) => Watchdog.Watchdog
 }
 
 /** What makes a task more than a plain load. */
@@ -442,8 +442,8 @@ export const make = <A>(
           })
       }
       return Effect.zipRight(
-        environment.watchdog.add(timers),
-        Effect.ensuring(effect, Effect.sync(() => environment.watchdog.remove(timers)))
+        environment.watchdog(clock).add(timers),
+        Effect.ensuring(effect, Effect.sync(() => environment.watchdog(clock).remove(timers)))
       )
     }))
   }
@@ -494,13 +494,15 @@ export const make = <A>(
     )
 
   // A cancel that lands between `resume` and the fork has completed the task already.
-  const run = Effect.suspend(() => completed ? Effect.interrupt : withTimeouts(load)).pipe(
+  // Yielding first lets a subscriber forked just before `resume` subscribe before the
+  // task's first event (setting up a stream takes it more than one turn of the scheduler).
+  const run = Effect.suspend(() => completed ? Effect.interrupt : Effect.zipRight(Effect.yieldNow(), withTimeouts(load))).pipe(
     Effect.onExit(complete),
     Effect.ignore
   )
 
-  // Yielding first lets a subscriber forked just before `resume` subscribe before the
-  // task's first event (setting up a stream takes it more than one turn of the scheduler).
+  // The task's fiber yields before loading (see `run`). A task that completes at once,
+  // without a fiber, yields first for the same reason.
   const resume = Effect.suspend(() => {
       if (state === "completed" || state === "canceling" || suspendCount === 0) return Effect.void
       suspendCount -= 1
@@ -512,7 +514,7 @@ export const make = <A>(
         if (environment.isInvalidated() && adopted === undefined) {
           return Effect.zipRight(Effect.yieldNow(), complete(Exit.interrupt(FiberId.none)))
         }
-        return Effect.map(environment.fork(Effect.zipRight(Effect.yieldNow(), run)), (forked) => {
+        return Effect.map(environment.fork(run), (forked) => {
           fiber = forked
         })
       }

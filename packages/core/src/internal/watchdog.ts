@@ -12,7 +12,8 @@ export interface Watched {
 }
 
 /**
- * One fiber that keeps the deadlines of many tasks: it sleeps (on Effect's `Clock`, so
+ * One fiber that keeps the deadlines of many tasks on one `Clock` (entries must be added
+ * from fibers running on it, so that the fiber it forks sleeps on it): it sleeps (on Effect's `Clock`, so
  * `TestClock` drives it) until the nearest deadline, expires what is due and sleeps again.
  * A task costs a set entry instead of a fiber and a timer of its own; deadlines that moved
  * later (an idle timer re-armed by bytes) are simply found later when it wakes.

@@ -27,6 +27,8 @@ export const fromReadable = <E>(readable: Readable, onError: (error: unknown) =>
     if (chunk !== null) return Effect.succeed(Option.some(chunk))
     if (readable.errored !== null) return Effect.fail(onError(readable.errored))
     if (readable.readableEnded) return end
+    // Destroyed before its end without an error: no event will come any more.
+    if (readable.destroyed) return Effect.fail(onError(new Error("The body closed before its end")))
     return undefined
   }
   const waitForChunk = Effect.async<Option.Option<Uint8Array>, E>((resume) => {
