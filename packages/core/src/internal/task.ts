@@ -146,7 +146,6 @@ export const make = <A>(
   let lastActivity = 0
   // Set once the task has handed its load over to the download task it became.
   let becameDownload = false
-  const originalOrigin = originOf(originalRequest.url)
 
   const forwardTo = adopted?.forwardTo
   const observed = () => events.active || environment.sessionEvents.active || forwardTo?.active === true
@@ -200,7 +199,7 @@ export const make = <A>(
     Effect.gen(function*() {
       const url = yield* parseURL(request.url)
       const prepared = yield* RequestRules.prepare(yield* freshBodyStream(request), environment.configuration, {
-        crossOrigin: redirects > 0 && url.origin !== originalOrigin
+        crossOrigin: redirects > 0 && url.origin !== originOf(originalRequest.url)
       })
       currentRequest = delivery.prepare === undefined ? prepared : delivery.prepare(prepared)
       sent = 0
