@@ -495,7 +495,9 @@ export const make = <A>(
   // A cancel that lands between `resume` and the fork has completed the task already.
   // Yielding first lets a subscriber forked just before `resume` subscribe before the
   // task's first event (setting up a stream takes it more than one turn of the scheduler).
-  const run = Effect.suspend(() => completed ? Effect.interrupt : Effect.zipRight(Effect.yieldNow(), withTimeouts(load))).pipe(
+  const run = Effect.suspend(() =>
+    completed ? Effect.interrupt : Effect.zipRight(Effect.yieldNow(), withTimeouts(load))
+  ).pipe(
     Effect.onExit(complete),
     Effect.ignore
   )
