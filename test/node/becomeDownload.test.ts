@@ -10,13 +10,10 @@ import {
 } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Deferred, Effect, Exit, Fiber, Option, Stream } from "effect"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { patterned, tempDirectory } from "../fixtures/files.js"
+import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { httpServer } from "../fixtures/servers.js"
-
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 
 // Responses larger than this go to disk; smaller ones stay in memory.
 const toDiskAbove = 64 * 1024

@@ -3,14 +3,11 @@ import { URLResponse, URLSession, URLSessionConfiguration, URLSessionEvent } fro
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Deferred, Effect, Exit, Fiber, Stream } from "effect"
 import { execFileSync } from "node:child_process"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
-import { patterned, tempDirectory } from "../fixtures/files.js"
+import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { httpServer } from "../fixtures/servers.js"
-
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 
 /** A session downloading into a directory of the test's own, and that directory. */
 const sessionWithDirectory = Effect.map(tempDirectory, (directory) => ({

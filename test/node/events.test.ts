@@ -2,17 +2,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Effect, Fiber, Option, Stream } from "effect"
-import { createHash } from "node:crypto"
 import { collectCompletions } from "../fixtures/events.js"
-import { patterned } from "../fixtures/files.js"
+import { patterned, sha256 } from "../fixtures/files.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
 
 type Event = URLSessionEvent.URLSessionEvent
 const tagsOf = (events: ReadonlyArray<Event>) => events.map((event) => event._tag)
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
-
 
 const bodyServer = (body: Buffer) =>
   httpServer((_, response) => {

@@ -3,16 +3,13 @@ import { ResumeData, URLSession, URLSessionConfiguration, URLSessionEvent } from
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Deferred, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import { execFile } from "node:child_process"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import type * as http from "node:http"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { nginxPath, nginxServer } from "../fixtures/nginx.js"
-import { patterned, tempDirectory } from "../fixtures/files.js"
+import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { httpServer } from "../fixtures/servers.js"
-
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 
 type Misbehaviour = "none" | "wrong-start" | "unsatisfiable"
 

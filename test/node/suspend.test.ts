@@ -2,12 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Effect } from "effect"
-import { createHash } from "node:crypto"
 import { httpServer } from "../fixtures/servers.js"
+import { sha256 } from "../fixtures/files.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
-
 /** Serves `size` bytes as fast as the client reads them, recording when it must wait. */
 const backpressuredServer = (size: number) =>
   Effect.gen(function*() {

@@ -8,13 +8,10 @@ import {
 } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Deferred, Effect, Exit, Fiber, Option, Stream } from "effect"
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import type * as http from "node:http"
-import { patterned, tempDirectory } from "../fixtures/files.js"
+import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { closedPort, httpServer } from "../fixtures/servers.js"
-
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 
 const alwaysDownload: URLSessionDelegate.URLSessionDelegate = {
   didReceiveResponse: () => Effect.succeed("becomeDownload")

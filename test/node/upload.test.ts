@@ -14,10 +14,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { patterned, tempDirectory } from "../fixtures/files.js"
+import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { httpServer, tcpServer } from "../fixtures/servers.js"
-
-const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex")
 
 /** What the server saw of one request. */
 interface Received {
