@@ -2,12 +2,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { ScriptedURLProtocol, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Effect, Option } from "effect"
-import { execFile } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath, pathToFileURL } from "node:url"
+import { pathToFileURL } from "node:url"
 import { tempDirectory } from "../fixtures/files.js"
+import { canSwitchUser, loadAsNobody, rootOnlyFile } from "../fixtures/unprivileged.js"
 import { httpServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
@@ -81,22 +80,9 @@ describe("file: URLs", () => {
 
   it.live("an unreadable file fails with NoPermissionsToReadFile (loaded as an unprivileged user)", () =>
     Effect.gen(function*() {
-      if (process.getuid?.() !== 0) return // needs root to load as another user
-      const directory = yield* tempDirectory
-      fs.chmodSync(directory, 0o755)
-      const file = path.join(directory, "secret.txt")
-      fs.writeFileSync(file, "secret")
-      fs.chmodSync(file, 0o600)
-      const root = fileURLToPath(new URL("../..", import.meta.url))
-      const output = yield* Effect.async<string, Error>((resume) => {
-        execFile(
-          process.execPath,
-          ["--import", "tsx", "--conditions=source", "test/fixtures/loadURL.ts", pathToFileURL(file).href],
-          { cwd: root, uid: 65534, gid: 65534, env: { ...process.env, HOME: os.tmpdir() } },
-          (error, stdout, stderr) => resume(error === null ? Effect.succeed(stdout) : Effect.fail(new Error(stderr)))
-        )
-      })
-      expect(JSON.parse(output)).toEqual({ ok: false, code: "NoPermissionsToReadFile" })
+      if (!canSwitchUser) return
+      const file = rootOnlyFile(yield* tempDirectory, "secret.txt")
+      expect(yield* loadAsNobody(pathToFileURL(file).href)).toEqual({ ok: false, code: "NoPermissionsToReadFile" })
     }).pipe(Effect.scoped), { timeout: 60_000 })
 })
 

@@ -8,14 +8,12 @@ import {
 } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Effect, Fiber, Option, Stream } from "effect"
-import { execFile } from "node:child_process"
 import { createHash, randomFillSync } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { httpServer, tcpServer } from "../fixtures/servers.js"
+import { canSwitchUser, loadAsNobody, rootOnlyFile } from "../fixtures/unprivileged.js"
 
 /** What the server saw of one request. */
 interface Received {
@@ -217,23 +215,10 @@ describe("upload tasks", () => {
 
   it.live("an unreadable file fails with NoPermissionsToReadFile (uploaded as an unprivileged user)", () =>
     Effect.gen(function*() {
-      if (process.getuid?.() !== 0) return // needs root to upload as another user
-      const directory = yield* tempDirectory
-      fs.chmodSync(directory, 0o755)
-      const file = path.join(directory, "secret.bin")
-      fs.writeFileSync(file, "secret")
-      fs.chmodSync(file, 0o600)
+      if (!canSwitchUser) return
+      const file = rootOnlyFile(yield* tempDirectory, "secret.bin")
       const server = yield* hashingServer
-      const root = fileURLToPath(new URL("../..", import.meta.url))
-      const output = yield* Effect.async<string, Error>((resume) => {
-        execFile(
-          process.execPath,
-          ["--import", "tsx", "--conditions=source", "test/fixtures/loadURL.ts", `${server.url}/upload`, file],
-          { cwd: root, uid: 65534, gid: 65534, env: { ...process.env, HOME: os.tmpdir() } },
-          (error, stdout, stderr) => resume(error === null ? Effect.succeed(stdout) : Effect.fail(new Error(stderr)))
-        )
-      })
-      expect(JSON.parse(output)).toEqual({ ok: false, code: "NoPermissionsToReadFile" })
+      expect(yield* loadAsNobody(`${server.url}/upload`, file)).toEqual({ ok: false, code: "NoPermissionsToReadFile" })
       expect(server.received).toEqual([])
     }).pipe(Effect.scoped), { timeout: 60_000 })
 
