@@ -30,6 +30,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { resumeFrom } from "./internal/resumeFrom.js"
 import * as internal from "./internal/session.js"
+import { resumeAndAwait } from "./internal/task.js"
 import type { ResumeData } from "./ResumeData.js"
 import type { URLError } from "./URLError.js"
 import type { URLProtocol } from "./URLProtocol.js"
@@ -315,9 +316,7 @@ export const retryDownload: {
  * @category accessors
  */
 export const data = (urlOrRequest: URLOrRequest): Effect.Effect<DataResult, URLError, URLSession> =>
-  Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(dataTask(urlOrRequest), (task) => Effect.zipRight(task.resume, restore(task.await)))
-  )
+  resumeAndAwait(dataTask(urlOrRequest))
 
 /**
  * Loads a URL as a stream: succeeds with the response head once it arrives, with the body

@@ -285,9 +285,7 @@ export const make = (
       })
 
     const upload = (urlOrRequest: string | URL | URLRequest.URLRequest, body: UploadBody$) =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.flatMap(uploadTask(urlOrRequest, body), (task) => Effect.zipRight(task.resume, restore(task.await)))
-      )
+      Task.resumeAndAwait(uploadTask(urlOrRequest, body))
 
     const bytes = (
       urlOrRequest: string | URL | URLRequest.URLRequest

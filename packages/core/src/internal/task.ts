@@ -570,6 +570,17 @@ export const make = <A>(
   return handle
 }
 
+/**
+ * Makes a task, resumes it and waits for its result; interrupting the caller cancels it (an
+ * interruption cannot fall between resume and await).
+ */
+export const resumeAndAwait = <A, E, R>(
+  makeTask: Effect.Effect<URLSessionTask<A>, E, R>
+): Effect.Effect<A, E | URLError.URLError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(makeTask, (task) => Effect.zipRight(task.resume, restore(task.await)))
+  )
+
 type Hop<A> =
   | { readonly _tag: "Redirect"; readonly request: URLRequest.URLRequest }
   | { readonly _tag: "BecameDownload"; readonly taskIdentifier: number }
