@@ -42,16 +42,17 @@ export const fileProtocol: URLProtocol = {
       const mimeType = mimeTypeOf(filePath)
       const stream = handle.createReadStream({ autoClose: false, start: 0 })
       yield* Effect.addFinalizer(() => Effect.sync(() => stream.destroy()))
-      return {
-        response: new URLResponse({
+      return ReadableBody.loading(
+        new URLResponse({
           url: url.href,
           mimeType: mimeType === false ? Option.some("application/octet-stream") : Option.some(mimeType),
           textEncodingName: Option.none(),
           expectedContentLength: stats.size,
           suggestedFilename: path.basename(filePath)
         }),
-        ...ReadableBody.fromReadable(stream, failure)
-      }
+        stream,
+        failure
+      )
     })
 }
 

@@ -81,23 +81,20 @@ export const make = (
         ? []
         : ContentDecoding.parseContentEncoding(response.headers["content-encoding"])
       if (codings === undefined || codings.length === 0) {
-        return { response, ...ReadableBody.fromReadable(body, failure) }
+        return ReadableBody.loading(response, body, failure)
       }
       const decoded = yield* ContentDecoding.decode(body, codings, configuration.maximumDecodedContentLength)
       yield* Effect.addFinalizer(() => Effect.sync(() => decoded.body.destroy()))
-      return {
-        response,
-        ...ReadableBody.fromReadable(decoded.body, (error) =>
-          error instanceof ContentDecoding.DecodedSizeExceeded
-            ? URLError.make("DataLengthExceedsMaximum", { failingURL: request.url, message: error.message })
-            : decoded.isConnectionError(error)
-            ? failure(error)
-            : URLError.make("CannotDecodeContentData", {
-              failingURL: request.url,
-              message: `The ${codings.join(", ")} body could not be decoded`,
-              cause: error
-            }))
-      }
+      return ReadableBody.loading(response, decoded.body, (error) =>
+        error instanceof ContentDecoding.DecodedSizeExceeded
+          ? URLError.make("DataLengthExceedsMaximum", { failingURL: request.url, message: error.message })
+          : decoded.isConnectionError(error)
+          ? failure(error)
+          : URLError.make("CannotDecodeContentData", {
+            failingURL: request.url,
+            message: `The ${codings.join(", ")} body could not be decoded`,
+            cause: error
+          }))
     })
 })
 

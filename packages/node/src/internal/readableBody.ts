@@ -1,12 +1,34 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import type { URLError } from "@urlsession/core/URLError"
+import type { Loading } from "@urlsession/core/URLProtocol"
+import type { URLResponse } from "@urlsession/core/URLResponse"
 import type { Readable } from "node:stream"
 
-/** A readable's body both ways a `Loading` takes it: a Stream and a pull. */
-export interface ReadableBody<E> {
-  readonly body: Stream.Stream<Uint8Array, E>
-  readonly pull: Effect.Effect<Option.Option<Uint8Array>, E>
+/**
+ * A response whose body is a readable, both ways a `Loading` takes a body: a pull, and a
+ * Stream built only if someone asks for it (the session reads by the pull).
+ */
+export const loading = (
+  response: URLResponse,
+  readable: Readable,
+  onError: (error: unknown) => URLError
+): Loading => {
+  const pull = fromReadable(readable, onError)
+  let body: Stream.Stream<Uint8Array, URLError> | undefined
+  return {
+    response,
+    pull,
+    get body() {
+      return body ??= Stream.repeatEffectOption(
+        Effect.flatMap(
+          Effect.mapError(pull, Option.some),
+          Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed })
+        )
+      )
+    }
+  }
 }
 
 /**
@@ -16,7 +38,10 @@ export interface ReadableBody<E> {
  * returns at once even while no data arrives (an async generator would queue the `return`
  * behind the pending `next`), so the caller can destroy the readable and abort the transfer.
  */
-export const fromReadable = <E>(readable: Readable, onError: (error: unknown) => E): ReadableBody<E> => {
+const fromReadable = <E>(
+  readable: Readable,
+  onError: (error: unknown) => E
+): Effect.Effect<Option.Option<Uint8Array>, E> => {
   // Between pulls nobody listens; an error then must not crash the process. It is kept in
   // `readable.errored` and reported by the next pull.
   readable.on("error", ignore)
@@ -68,16 +93,7 @@ export const fromReadable = <E>(readable: Readable, onError: (error: unknown) =>
     readable.once("close", onClose)
     return Effect.sync(detach)
   })
-  const pull = Effect.suspend(() => now() ?? waitForChunk)
-  return {
-    pull,
-    body: Stream.repeatEffectOption(
-      Effect.flatMap(
-        Effect.mapError(pull, Option.some),
-        Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed })
-      )
-    )
-  }
+  return Effect.suspend(() => now() ?? waitForChunk)
 }
 
 const ignore = () => {}
