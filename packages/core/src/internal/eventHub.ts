@@ -102,11 +102,14 @@ export class EventHub<A> {
 
   /** Ends every subscription after the events already published. Idempotent. */
   close(): Effect.Effect<void> {
-    return Effect.sync(() => {
-      if (this.closed) return
-      this.closed = true
-      for (const subscriber of this.subscribers) subscriber.queue.unsafeOffer(End)
-    })
+    return Effect.sync(() => this.closeNow())
+  }
+
+  /** {@link close}, at once. */
+  closeNow(): void {
+    if (this.closed) return
+    this.closed = true
+    for (const subscriber of this.subscribers) subscriber.queue.unsafeOffer(End)
   }
 
   /** Built when first asked for: most hubs (a task's, with nobody listening) never are. */

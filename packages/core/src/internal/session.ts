@@ -335,12 +335,11 @@ const collectingDelivery = (): Task.Delivery<DataResult> => {
     reportsData: true,
     mayBecomeDownload: true,
     onResponse: () => Effect.void,
-    onData: (chunk) =>
-      Effect.sync(() => {
-        chunks.push(chunk)
-      }),
-    finish: (response) => Effect.succeed({ data: concat(chunks), response }),
-    onFinish: () => Effect.void
+    onData: (chunk) => {
+      chunks.push(chunk)
+      return undefined
+    },
+    finish: (response) => Effect.succeed({ data: concat(chunks), response })
   }
 }
 

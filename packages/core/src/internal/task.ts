@@ -1,10 +1,13 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -35,7 +38,9 @@ export interface Delivery<A> {
    * again (the delivery having dropped what made it unusable, e.g. a mismatched range). */
   readonly examine?: (response: URLResponse) => Effect.Effect<"continue" | "restart">
   readonly onResponse: (response: URLResponse) => Effect.Effect<void, URLError.URLError>
-  readonly onData: (chunk: Uint8Array) => Effect.Effect<void, URLError.URLError>
+  /** Takes a chunk: an Effect to run, or `undefined` when the chunk was taken at once (a
+   * delivery collecting into memory), which costs the body's loop no Effect. */
+  readonly onData: (chunk: Uint8Array) => Effect.Effect<void, URLError.URLError> | undefined
   /** The body is complete: what `await` gives. */
   readonly finish: (response: URLResponse) => Effect.Effect<A, URLError.URLError>
   /** The connection broke while the caller had the task suspended: may the delivery go on
@@ -44,7 +49,7 @@ export interface Delivery<A> {
   /** Adds what the delivery knows to the task's failure (a download: its resume data). */
   readonly enrichFailure?: (error: URLError.URLError) => URLError.URLError
   /** Runs once, after `DidCompleteWithError`, with what `await` will give. */
-  readonly onFinish: (exit: Exit.Exit<A, URLError.URLError>) => Effect.Effect<void>
+  readonly onFinish?: (exit: Exit.Exit<A, URLError.URLError>) => Effect.Effect<void>
 }
 
 /** What a delivery may use of its task. */
@@ -119,7 +124,12 @@ export const make = <A>(
     URLSessionEvent.coalescingKey,
     URLSessionEvent.coalesce
   )
+  // Closed while the caller has the task suspended; `gateOpen` mirrors it, so a running
+  // task passes without an Effect.
   const gate = Effect.unsafeMakeLatch(true)
+  let gateOpen = true
+  const whenResumed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.suspend(() => gateOpen ? effect : gate.whenOpen(effect))
   const done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
   let state: State = "suspended"
   // Apple's suspend count: a task is created suspended once; every `suspend` needs its own
@@ -146,6 +156,8 @@ export const make = <A>(
   let lastActivity = 0
   // Set once the task has handed its load over to the download task it became.
   let becameDownload = false
+  // Whether anybody asked for the task's events (see `run`).
+  let eventsAsked = adopted !== undefined
 
   const forwardTo = adopted?.forwardTo
   const observed = () => events.active || environment.sessionEvents.active || forwardTo?.active === true
@@ -172,21 +184,30 @@ export const make = <A>(
       onSome: Effect.succeed
     })
 
-  const deliver = (clock: Clock.Clock) => (chunk: Uint8Array) =>
-    gate.whenOpen(Effect.suspend(() => {
-      received += chunk.byteLength
-      awaitingConsumer = true
-      const delivered = delivery.onData(chunk)
-      return Effect.ensuring(
-        delivery.reportsData && observed()
-          ? Effect.zipRight(emit(URLSessionEvent.DidReceiveData({ taskIdentifier, data: chunk })), delivered)
-          : delivered,
-        Effect.sync(() => {
-          awaitingConsumer = false
-          lastActivity = clock.unsafeCurrentTimeMillis()
-        })
-      )
-    }))
+  // A chunk into the delivery: `undefined` when it was taken at once. A suspended task holds
+  // it at the gate until resumed.
+  const deliver = (clock: Clock.Clock) => (chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined =>
+    gateOpen
+      ? deliverNow(clock, chunk)
+      : gate.whenOpen(Effect.suspend(() => deliverNow(clock, chunk) ?? Effect.void))
+
+  const deliverNow = (clock: Clock.Clock, chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined => {
+    received += chunk.byteLength
+    const reported = delivery.reportsData && observed()
+    const delivered = reported
+      ? Effect.zipRight(emit(URLSessionEvent.DidReceiveData({ taskIdentifier, data: chunk })), Effect.suspend(() => delivery.onData(chunk) ?? Effect.void))
+      : delivery.onData(chunk)
+    if (delivered === undefined) {
+      lastActivity = clock.unsafeCurrentTimeMillis()
+      return undefined
+    }
+    // A failure or an interruption here ends the task, so the flag needs no finalizer.
+    awaitingConsumer = true
+    return Effect.map(delivered, () => {
+      awaitingConsumer = false
+      lastActivity = clock.unsafeCurrentTimeMillis()
+    })
+  }
 
   // One request/response exchange. A followed redirect ends the hop (its scope closes, which
   // releases the redirect's connection) and names the next request.
@@ -206,7 +227,7 @@ export const make = <A>(
       expectedToSend = bodyLength(currentRequest)
       const protocol = yield* selectProtocol(url)
       const loading = yield* protocol.startLoading(currentRequest, url, {
-        whenResumed: gate.whenOpen,
+        whenResumed,
         didSendBodyData: (bytes) => {
           lastActivity = clock.unsafeCurrentTimeMillis()
           sent += bytes
@@ -293,10 +314,11 @@ export const make = <A>(
       yield* delivery.onResponse(finalResponse)
       const bodyOutcome = yield* Effect.either(
         loading.pull === undefined
-          ? Stream.runForEach(loading.body, deliver(clock))
+          ? Stream.runForEach(loading.body, (chunk) => deliver(clock)(chunk) ?? Effect.void)
           : drain(loading.pull, deliver(clock))
       )
       if (bodyOutcome._tag === "Left") {
+        awaitingConsumer = false
         // Apple: a download suspended long enough for the server to close the connection goes
         // on from its resume data when resumed.
         const goOn = bodyOutcome.left.code === "NetworkConnectionLost" && wasSuspended &&
@@ -309,12 +331,8 @@ export const make = <A>(
       // timeout) before its completion is announced. Finishing (closing, flushing a file) is
       // the task's own work, not network idleness.
       awaitingConsumer = true
-      const value = yield* Effect.ensuring(
-        delivery.finish(finalResponse),
-        Effect.sync(() => {
-          awaitingConsumer = false
-        })
-      )
+      const value = yield* delivery.finish(finalResponse)
+      awaitingConsumer = false
       finished = Option.some(value)
       return { _tag: "Done", value } as const
     })
@@ -369,13 +387,18 @@ export const make = <A>(
       return yield* receiveBody(load.request, load.loading, clock)
     })
 
-  // A hop's scope is closed when the hop ends, unless the hop handed its load over.
+  // The scope of the hop under way: closed when the hop ends (by `complete` if it fails),
+  // unless the hop handed its load over.
+  let hopScope: Scope.CloseableScope | undefined
+
   const hopIn = (hop: (scope: Scope.CloseableScope) => Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope>) =>
-    Effect.acquireUseRelease(
-      Scope.make(),
-      (scope) => Scope.extend(hop(scope), scope),
-      (scope, exit) => becameDownload ? Effect.void : Scope.close(scope, exit)
-    )
+    Effect.flatMap(Scope.make(), (scope) => {
+      hopScope = scope
+      return Effect.flatMap(withScope(scope, hop(scope)), (result) => {
+        hopScope = undefined
+        return becameDownload ? Effect.succeed(result) : Effect.as(Scope.close(scope, Exit.void), result)
+      })
+    })
 
   const withUploadBody = (request: URLRequest.URLRequest) =>
     upload === undefined
@@ -388,8 +411,7 @@ export const make = <A>(
         }
       )
 
-  const load = Effect.gen(function*() {
-    const clock = yield* Effect.clock
+  const load = (clock: Clock.Clock) => Effect.gen(function*() {
     let request = adopted === undefined ? yield* withUploadBody(originalRequest) : adopted.request
     // The adopted load is the first hop only: a restart (after the connection broke while
     // suspended) sends a new request from resume data.
@@ -418,39 +440,44 @@ export const make = <A>(
   // and interrupts the task.
   let timedOut: string | undefined
 
-  const withTimeouts = (effect: Effect.Effect<A, URLError.URLError>) => {
+  let watched: { readonly watchdog: Watchdog.Watchdog; readonly entry: Watchdog.Watched } | undefined
+
+  // Watches the task (running as `self`) on the session's watchdog: an Effect only when the
+  // watchdog must be started or woken earlier.
+  const watchTimeouts = (clock: Clock.Clock, self: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined => {
     const idle = Option.getOrElse(currentRequest.timeoutInterval, () => environment.configuration.timeoutIntervalForRequest)
     const resource = environment.configuration.timeoutIntervalForResource
-    if (!Duration.isFinite(idle) && !Duration.isFinite(resource)) return effect
+    if (!Duration.isFinite(idle) && !Duration.isFinite(resource)) return undefined
     const idleMillis = Duration.isFinite(idle) ? Duration.toMillis(idle) : Infinity
-    return Effect.clockWith((clock) => Effect.withFiberRuntime<A, URLError.URLError>((self) => {
-      const now = clock.unsafeCurrentTimeMillis()
-      const resourceDeadline = Duration.isFinite(resource) ? now + Duration.toMillis(resource) : Infinity
-      lastActivity = now
-      const timers: Watchdog.Watched = {
-        deadline: (now) => {
-          if (state === "suspended" || awaitingConsumer) lastActivity = now
-          return Math.min(lastActivity + idleMillis, resourceDeadline)
-        },
-        expire: (now) =>
-          Effect.suspend(() => {
-            // A task that is finishing, cancelled or complete has nothing left to time out.
-            if (completed || state === "canceling" || Option.isSome(finished) || becameDownload) return Effect.void
-            timedOut = now >= resourceDeadline ? "The resource timed out." : "The request timed out."
-            return Fiber.interruptFork(self)
-          })
-      }
-      return Effect.zipRight(
-        environment.watchdog(clock).add(timers),
-        Effect.ensuring(effect, Effect.sync(() => environment.watchdog(clock).remove(timers)))
-      )
-    }))
+    const now = clock.unsafeCurrentTimeMillis()
+    const resourceDeadline = Duration.isFinite(resource) ? now + Duration.toMillis(resource) : Infinity
+    lastActivity = now
+    const entry: Watchdog.Watched = {
+      deadline: (now) => {
+        if (state === "suspended" || awaitingConsumer) lastActivity = now
+        return Math.min(lastActivity + idleMillis, resourceDeadline)
+      },
+      expire: (now) =>
+        Effect.suspend(() => {
+          // A task that is finishing, cancelled or complete has nothing left to time out.
+          if (completed || state === "canceling" || Option.isSome(finished) || becameDownload) return Effect.void
+          timedOut = now >= resourceDeadline ? "The resource timed out." : "The request timed out."
+          return Fiber.interruptFork(self)
+        })
+    }
+    const watchdog = environment.watchdog(clock)
+    watched = { watchdog, entry }
+    return watchdog.add(entry, now)
   }
 
-  const complete = (exit: Exit.Exit<A, URLError.URLError>) =>
-    Effect.gen(function*() {
-      if (completed) return
+  // Everything after the load, in order: the failed hop's connection, the last event, the
+  // delivery's end, then `await`. Nothing of it needs an Effect for a plain load nobody
+  // watches.
+  const complete = (exit: Exit.Exit<A, URLError.URLError>): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (completed) return Effect.void
       completed = true
+      if (watched !== undefined) watched.watchdog.remove(watched.entry)
       const outcome = Exit.isSuccess(exit)
         ? exit
         : Option.match(finished, {
@@ -461,24 +488,39 @@ export const make = <A>(
           onSome: Exit.succeed
         })
       state = "completed"
+      const steps: Array<Effect.Effect<void>> = []
+      if (hopScope !== undefined && !becameDownload) steps.push(Scope.close(hopScope, exit))
+      hopScope = undefined
       // A data task that became a download says nothing more: its subscribers hear the
       // download task's completion instead, and their stream ends with it.
       if (!becameDownload) {
-        yield* emit(URLSessionEvent.DidCompleteWithError({
-          taskIdentifier,
-          error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
-        }))
-        yield* events.close()
+        if (observed()) {
+          steps.push(
+            emit(URLSessionEvent.DidCompleteWithError({
+              taskIdentifier,
+              error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
+            })),
+            events.close()
+          )
+        } else {
+          events.closeNow()
+        }
       }
       if (adopted !== undefined) {
         // Ended before its first hop ran (cancelled, or its session invalidated): the
         // connection it was handed is still open.
-        yield* Scope.close(adopted.scope, exit)
-        yield* adopted.forwardTo.close()
+        steps.push(Scope.close(adopted.scope, exit), adopted.forwardTo.close())
       }
-      yield* delivery.onFinish(outcome)
-      yield* Deferred.done(done, outcome)
-      environment.onFinished(taskIdentifier)
+      if (delivery.onFinish !== undefined) steps.push(delivery.onFinish(outcome))
+      const settle = () => {
+        Deferred.unsafeDone(done, outcome)
+        environment.onFinished(taskIdentifier)
+      }
+      if (steps.length === 0) {
+        settle()
+        return Effect.void
+      }
+      return Effect.zipRight(Effect.all(steps, { discard: true }), Effect.sync(settle))
     })
 
   const errorOf = (cause: Cause.Cause<URLError.URLError>): URLError.URLError =>
@@ -495,9 +537,13 @@ export const make = <A>(
   // A cancel that lands between `resume` and the fork has completed the task already.
   // Yielding first lets a subscriber forked just before `resume` subscribe before the
   // task's first event (setting up a stream takes it more than one turn of the scheduler).
-  const run = Effect.suspend(() =>
-    completed ? Effect.interrupt : Effect.zipRight(Effect.yieldNow(), withTimeouts(load))
-  ).pipe(
+  const run = Effect.withFiberRuntime<A, URLError.URLError>((self) => {
+    if (completed) return Effect.interrupt
+    const clock = Context.get(self.getFiberRef(DefaultServices.currentServices), Clock.Clock)
+    const watching = watchTimeouts(clock, self)
+    const loading = watching === undefined ? load(clock) : Effect.zipRight(watching, load(clock))
+    return eventsAsked ? Effect.zipRight(Effect.yieldNow(), loading) : loading
+  }).pipe(
     Effect.onExit(complete),
     Effect.ignore
   )
@@ -521,6 +567,7 @@ export const make = <A>(
       }
       return Effect.flatMap(Clock.currentTimeMillis, (now) => {
         lastActivity = now
+        gateOpen = true
         return gate.open
       })
     })
@@ -531,6 +578,7 @@ export const make = <A>(
     if (state !== "running") return Effect.void
     state = "suspended"
     wasSuspended = true
+    gateOpen = false
     return gate.close
   })
 
@@ -561,6 +609,7 @@ export const make = <A>(
     suspend,
     cancel,
     get events() {
+      eventsAsked = true
       return events.subscribe
     },
     await: Effect.onInterrupt(Deferred.await(done), () => cancel),
@@ -588,16 +637,30 @@ type Hop<A> =
   | { readonly _tag: "Done"; readonly value: A }
 
 // Every chunk a pull gives, to `f`, in order: a body read without running a Stream.
+// `f` gives `undefined` for a chunk it took at once.
 const drain = <E>(
   pull: Effect.Effect<Option.Option<Uint8Array>, E>,
-  f: (chunk: Uint8Array) => Effect.Effect<void, E>
+  f: (chunk: Uint8Array) => Effect.Effect<void, E> | undefined
 ): Effect.Effect<void, E> => {
-  const next: Effect.Effect<void, E> = Effect.flatMap(
-    pull,
-    (chunk) => Option.isNone(chunk) ? Effect.void : Effect.flatMap(f(chunk.value), () => next)
-  )
+  const next: Effect.Effect<void, E> = Effect.flatMap(pull, (chunk) => {
+    if (Option.isNone(chunk)) return Effect.void
+    const taking = f(chunk.value)
+    return taking === undefined ? next : Effect.zipRight(taking, next)
+  })
   return next
 }
+
+// Runs `effect`, which needs a scope, in `scope`. The task's fiber is its own: setting its
+// context is enough, and costs a fraction of `Scope.extend` (which restores the context
+// after, in an uninterruptible region). The next hop sets its own scope the same way.
+const withScope = <A, E>(
+  scope: Scope.Scope,
+  effect: Effect.Effect<A, E, Scope.Scope>
+): Effect.Effect<A, E> =>
+  Effect.zipRight(
+    FiberRef.update(FiberRef.currentContext, (context) => Context.add(context, Scope.Scope, scope)),
+    effect as Effect.Effect<A, E>
+  )
 
 // 0 without a body; -1 for a stream of unknown length, sent chunked.
 const bodyLength = (request: URLRequest.URLRequest): number =>

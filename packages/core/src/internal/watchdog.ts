@@ -28,22 +28,23 @@ export class Watchdog {
     private readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<Fiber.RuntimeFiber<void>>
   ) {}
 
-  /** Watches `entry` until it expires or is removed. */
-  add(entry: Watched): Effect.Effect<void> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      this.watched.add(entry)
-      const deadline = entry.deadline(now)
-      if (this.sleeper !== undefined && deadline >= this.wakeAt) return Effect.void
-      // Due before the watchdog wakes: wake it earlier.
-      const previous = this.sleeper
-      this.wakeAt = deadline
-      return Effect.zipRight(
-        previous === undefined ? Effect.void : Fiber.interruptFork(previous),
-        Effect.map(this.fork(this.watch), (fiber) => {
-          this.sleeper = fiber
-        })
-      )
-    })
+  /**
+   * Watches `entry` until it expires or is removed; `now` is the time on the watchdog's
+   * clock. Gives an Effect to run only when the watchdog must start, or wake earlier.
+   */
+  add(entry: Watched, now: number): Effect.Effect<void> | undefined {
+    this.watched.add(entry)
+    const deadline = entry.deadline(now)
+    if (this.sleeper !== undefined && deadline >= this.wakeAt) return undefined
+    // Due before the watchdog wakes: wake it earlier.
+    const previous = this.sleeper
+    this.wakeAt = deadline
+    return Effect.zipRight(
+      previous === undefined ? Effect.void : Fiber.interruptFork(previous),
+      Effect.map(this.fork(this.watch), (fiber) => {
+        this.sleeper = fiber
+      })
+    )
   }
 
   remove(entry: Watched): void {
