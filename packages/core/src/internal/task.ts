@@ -83,7 +83,7 @@ export interface TaskEnvironment {
   readonly protocols: ReadonlyArray<URLProtocol>
   readonly delegate: URLSessionDelegate
   readonly sessionEvents: EventHub<URLSessionEvent.URLSessionEvent>
-  /** Forks a task's fiber into the session's scope. */
+  /** Forks a task's fiber; the session cancels its unfinished tasks when it ends. */
   readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<Fiber.RuntimeFiber<void>>
   readonly onFinished: (taskIdentifier: number) => void
   /** An invalidated session starts no task: one resumed then completes with `Cancelled`. */
