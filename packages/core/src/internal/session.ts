@@ -180,8 +180,8 @@ export const make = (
                 Effect.tap(made.finish(response), ({ location }) => Effect.sync(() => handedOver.add(location)))
             }
           }, { adopted }),
-          (task): URLSessionDownloadTask => ({
-            ...task,
+          // The task itself gains the method (a copy would lose the task's accessors).
+          (task): URLSessionDownloadTask => Object.assign(task, {
             // Whether the bytes on disk can be resumed is known only once the task has
             // stopped writing: keep the file if it might be, decide after the cancel.
             cancelByProducingResumeData: Effect.gen(function*() {

@@ -117,211 +117,378 @@ export const make = <A>(
   originalRequest: URLRequest.URLRequest,
   makeDelivery: (context: TaskContext) => Delivery<A>,
   options: TaskOptions = {}
-): TaskHandle<A> => {
-  const { adopted, upload } = options
-  const events = new EventHub<URLSessionEvent.TaskEvent>(
-    URLSessionEvent.isBackpressured,
-    URLSessionEvent.coalescingKey,
-    URLSessionEvent.coalesce
-  )
-  // Closed while the caller has the task suspended; `gateOpen` mirrors it, so a running
-  // task passes without an Effect.
-  const gate = Effect.unsafeMakeLatch(true)
-  let gateOpen = true
-  const whenResumed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.suspend(() => gateOpen ? effect : gate.whenOpen(effect))
-  const done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
-  let state: State = "suspended"
+): Task<A> => new Task(environment, taskIdentifier, originalRequest, makeDelivery, options)
+
+/**
+ * A task: its state, its load (run by a fiber of its own once resumed) and its public
+ * handle. A class rather than a closure: a session may hold thousands of tasks waiting for
+ * a connection, and each closure of a task would be an allocation per task; the handle's
+ * Effects are made when asked for.
+ */
+export class Task<A> implements TaskHandle<A>, TaskContext {
+  readonly originalURL: string
+  private readonly delivery: Delivery<A>
+  private readonly adopted: AdoptedLoad | undefined
+  private readonly upload: UploadBody.UploadSource | undefined
+  // Made when somebody subscribes: most tasks are never watched.
+  private hub: EventHub<URLSessionEvent.TaskEvent> | undefined
+  // Closed while the caller has the task suspended (made at the first `suspend`); `gateOpen`
+  // mirrors it, so a running task passes without an Effect.
+  private gate: Effect.Latch | undefined
+  private gateOpen = true
+  private readonly done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
+  private stateNow: State = "suspended"
   // Apple's suspend count: a task is created suspended once; every `suspend` needs its own
   // `resume`, and a `resume` with nothing to undo does nothing.
-  let suspendCount = 1
-  let started = false
-  let completed = false
-  let finished: Option.Option<A> = Option.none()
+  private suspendCount = 1
+  private started = false
+  private completed = false
+  private finished: Option.Option<A> = Option.none()
   // While the task waits for a consumer (backpressure), the network is not idle: it is us.
-  let awaitingConsumer = false
+  private awaitingConsumer = false
   // Whether the caller has suspended the task since it started.
-  let wasSuspended = false
-  let fiber: Fiber.RuntimeFiber<void> | undefined
-  let currentRequest = originalRequest
-  let response: Option.Option<URLResponse> = Option.none()
-  let received = 0
-  let expected = -1
-  let sent = 0
-  let expectedToSend = 0
+  private wasSuspended = false
+  private fiber: Fiber.RuntimeFiber<void> | undefined
+  private requestNow: URLRequest.URLRequest
+  private responseNow: Option.Option<URLResponse> = Option.none()
+  private received = 0
+  private expected = -1
+  private sent = 0
+  private expectedToSend = 0
   // A stream body is sent once; sending it again needs a new one from the delegate. A file's
   // stream reads the file afresh each time it runs.
-  let lastSentStream: unknown = undefined
-  let reusableStream: unknown = undefined
-  let lastActivity = 0
+  private lastSentStream: unknown = undefined
+  private reusableStream: unknown = undefined
+  private lastActivity = 0
   // Set once the task has handed its load over to the download task it became.
-  let becameDownload = false
+  private becameDownload = false
   // Whether anybody asked for the task's events (see `run`).
-  let eventsAsked = adopted !== undefined
+  private eventsAsked: boolean
+  // The scope of the hop under way: closed when the hop ends (by `complete` if it fails),
+  // unless the hop handed its load over.
+  private hopScope: Scope.CloseableScope | undefined
+  // Apple's request timeout is an idle timer: any byte re-arms it. While the caller keeps
+  // the task suspended, or a consumer holds the task back, nothing is expected to arrive, so
+  // the timer does not run (and `resume` re-arms it). The resource timeout bounds the whole
+  // task. The session's watchdog keeps both deadlines and, when one passes, sets the reason
+  // and interrupts the task.
+  private timedOut: string | undefined
+  private watched: { readonly watchdog: Watchdog.Watchdog; readonly entry: Watchdog.Watched } | undefined
 
-  const forwardTo = adopted?.forwardTo
-  const observed = () => events.active || environment.sessionEvents.active || forwardTo?.active === true
-  const emit = (event: URLSessionEvent.TaskEvent) =>
-    forwardTo === undefined
-      ? Effect.zipRight(events.publish(event), environment.sessionEvents.publish(event))
-      : Effect.zipRight(
-        Effect.zipRight(events.publish(event), forwardTo.publish(event)),
-        environment.sessionEvents.publish(event)
-      )
-  const delivery = makeDelivery({
-    taskIdentifier,
-    observed,
-    emit,
-    currentURL: () => currentRequest.url,
-    originalURL: originalRequest.url
-  })
-  const failure = (code: URLError.Code, message?: string, cause?: unknown) =>
-    URLError.make(code, { failingURL: currentRequest.url, message, cause })
+  constructor(
+    private readonly environment: TaskEnvironment,
+    readonly taskIdentifier: number,
+    readonly originalRequest: URLRequest.URLRequest,
+    makeDelivery: (context: TaskContext) => Delivery<A>,
+    options: TaskOptions
+  ) {
+    this.adopted = options.adopted
+    this.upload = options.upload
+    this.eventsAsked = options.adopted !== undefined
+    this.requestNow = originalRequest
+    this.originalURL = originalRequest.url
+    this.delivery = makeDelivery(this)
+  }
 
-  const selectProtocol = (url: URL) =>
-    Option.match(Option.fromNullable(environment.protocols.find((protocol) => protocol.canInit(url))), {
-      onNone: () => Effect.fail(failure("UnsupportedURL", `No protocol loads "${url.protocol}" URLs`)),
-      onSome: Effect.succeed
+  // The public handle.
+
+  get currentRequest(): Effect.Effect<URLRequest.URLRequest> {
+    return Effect.sync(() => this.requestNow)
+  }
+  get response(): Effect.Effect<Option.Option<URLResponse>> {
+    return Effect.sync(() => this.responseNow)
+  }
+  get state(): Effect.Effect<State> {
+    return Effect.sync(() => this.stateNow)
+  }
+  get countOfBytesReceived(): Effect.Effect<number> {
+    return Effect.sync(() => this.received)
+  }
+  get countOfBytesExpectedToReceive(): Effect.Effect<number> {
+    return Effect.sync(() => this.expected)
+  }
+  get countOfBytesSent(): Effect.Effect<number> {
+    return Effect.sync(() => this.sent)
+  }
+  get countOfBytesExpectedToSend(): Effect.Effect<number> {
+    return Effect.sync(() => this.expectedToSend)
+  }
+  get events(): Stream.Stream<URLSessionEvent.TaskEvent> {
+    this.eventsAsked = true
+    return this.eventHub().subscribe
+  }
+  get await(): Effect.Effect<A, URLError.URLError> {
+    return Effect.onInterrupt(Deferred.await(this.done), () => this.cancel)
+  }
+  /** Waits for completion without cancelling when interrupted. */
+  get completion(): Effect.Effect<void> {
+    return Effect.ignore(Deferred.await(this.done))
+  }
+  isStarted(): boolean {
+    return this.started
+  }
+
+  // The task's fiber yields before loading (see `run`). A task that completes at once,
+  // without a fiber, yields first for the same reason.
+  get resume(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.stateNow === "completed" || this.stateNow === "canceling" || this.suspendCount === 0) {
+        return Effect.void
+      }
+      this.suspendCount -= 1
+      if (this.suspendCount > 0) return Effect.void
+      this.stateNow = "running"
+      if (!this.started) {
+        this.started = true
+        // A download task made from a running data task goes on, as that task would have.
+        if (this.environment.isInvalidated() && this.adopted === undefined) {
+          return Effect.zipRight(Effect.yieldNow(), this.complete(Exit.interrupt(FiberId.none)))
+        }
+        return Effect.map(this.environment.fork(this.run()), (forked) => {
+          this.fiber = forked
+        })
+      }
+      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        this.lastActivity = now
+        this.gateOpen = true
+        return this.gate === undefined ? Effect.void : this.gate.open
+      })
     })
+  }
+
+  get suspend(): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      if (this.stateNow === "completed" || this.stateNow === "canceling") return Effect.void
+      this.suspendCount += 1
+      if (this.stateNow !== "running") return Effect.void
+      this.stateNow = "suspended"
+      this.wasSuspended = true
+      this.gateOpen = false
+      return (this.gate ??= Effect.unsafeMakeLatch(true)).close
+    })
+  }
+
+  get cancel(): Effect.Effect<void> {
+    return Effect.zipRight(
+      Effect.yieldNow(),
+      Effect.suspend(() => {
+        if (this.stateNow === "completed" || this.stateNow === "canceling" || Option.isSome(this.finished)) {
+          return Effect.void
+        }
+        this.stateNow = "canceling"
+        if (this.fiber === undefined) {
+          this.started = true
+          return this.complete(Exit.interrupt(FiberId.none))
+        }
+        return Fiber.interruptFork(this.fiber)
+      })
+    )
+  }
+
+  // What a delivery may use (TaskContext).
+
+  observed(): boolean {
+    return this.hub?.active === true || this.environment.sessionEvents.active ||
+      this.adopted?.forwardTo.active === true
+  }
+
+  emit(event: URLSessionEvent.TaskEvent): Effect.Effect<void> {
+    const own = this.hub === undefined ? Effect.void : this.hub.publish(event)
+    const forwarded = this.adopted === undefined ? own : Effect.zipRight(own, this.adopted.forwardTo.publish(event))
+    return Effect.zipRight(forwarded, this.environment.sessionEvents.publish(event))
+  }
+
+  currentURL(): string {
+    return this.requestNow.url
+  }
+
+  // A hub made after the task completed is closed from the start: its subscribers end at
+  // once.
+  private eventHub(): EventHub<URLSessionEvent.TaskEvent> {
+    if (this.hub !== undefined) return this.hub
+    const hub = new EventHub<URLSessionEvent.TaskEvent>(
+      URLSessionEvent.isBackpressured,
+      URLSessionEvent.coalescingKey,
+      URLSessionEvent.coalesce
+    )
+    if (this.completed) hub.closeNow()
+    this.hub = hub
+    return hub
+  }
+
+  private whenResumed<B, E, R>(effect: Effect.Effect<B, E, R>): Effect.Effect<B, E, R> {
+    return Effect.suspend(() => this.gateOpen || this.gate === undefined ? effect : this.gate.whenOpen(effect))
+  }
+
+  private failure(code: URLError.Code, message?: string, cause?: unknown): URLError.URLError {
+    return URLError.make(code, { failingURL: this.requestNow.url, message, cause })
+  }
+
+  private selectProtocol(url: URL): Effect.Effect<URLProtocol, URLError.URLError> {
+    const protocol = this.environment.protocols.find((protocol) => protocol.canInit(url))
+    return protocol === undefined
+      ? Effect.fail(this.failure("UnsupportedURL", `No protocol loads "${url.protocol}" URLs`))
+      : Effect.succeed(protocol)
+  }
 
   // A chunk into the delivery: `undefined` when it was taken at once. A suspended task holds
   // it at the gate until resumed.
-  const deliver = (clock: Clock.Clock) => (chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined =>
-    gateOpen
-      ? deliverNow(clock, chunk)
-      : gate.whenOpen(Effect.suspend(() => deliverNow(clock, chunk) ?? Effect.void))
+  private deliver(clock: Clock.Clock, chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined {
+    return this.gateOpen || this.gate === undefined
+      ? this.deliverNow(clock, chunk)
+      : this.gate.whenOpen(Effect.suspend(() => this.deliverNow(clock, chunk) ?? Effect.void))
+  }
 
-  const deliverNow = (clock: Clock.Clock, chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined => {
-    received += chunk.byteLength
-    const reported = delivery.reportsData && observed()
-    const delivered = reported
-      ? Effect.zipRight(emit(URLSessionEvent.DidReceiveData({ taskIdentifier, data: chunk })), Effect.suspend(() => delivery.onData(chunk) ?? Effect.void))
+  private deliverNow(clock: Clock.Clock, chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined {
+    this.received += chunk.byteLength
+    const delivery = this.delivery
+    const delivered = delivery.reportsData && this.observed()
+      ? Effect.zipRight(
+        this.emit(URLSessionEvent.DidReceiveData({ taskIdentifier: this.taskIdentifier, data: chunk })),
+        Effect.suspend(() => delivery.onData(chunk) ?? Effect.void)
+      )
       : delivery.onData(chunk)
     if (delivered === undefined) {
-      lastActivity = clock.unsafeCurrentTimeMillis()
+      this.lastActivity = clock.unsafeCurrentTimeMillis()
       return undefined
     }
     // A failure or an interruption here ends the task, so the flag needs no finalizer.
-    awaitingConsumer = true
+    this.awaitingConsumer = true
     return Effect.map(delivered, () => {
-      awaitingConsumer = false
-      lastActivity = clock.unsafeCurrentTimeMillis()
+      this.awaitingConsumer = false
+      this.lastActivity = clock.unsafeCurrentTimeMillis()
     })
   }
 
   // One request/response exchange. A followed redirect ends the hop (its scope closes, which
   // releases the redirect's connection) and names the next request.
-  const loadHop = (
+  private loadHop(
     request: URLRequest.URLRequest,
     redirects: number,
     clock: Clock.Clock,
     hopScope: Scope.CloseableScope
-  ): Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope> =>
-    Effect.gen(function*() {
+  ): Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope> {
+    const self = this
+    const { delivery, environment, taskIdentifier } = this
+    return Effect.gen(function*() {
       const url = yield* parseURL(request.url)
-      const prepared = yield* RequestRules.prepare(yield* freshBodyStream(request), environment.configuration, {
-        crossOrigin: redirects > 0 && url.origin !== originOf(originalRequest.url)
+      const prepared = yield* RequestRules.prepare(yield* self.freshBodyStream(request), environment.configuration, {
+        crossOrigin: redirects > 0 && url.origin !== originOf(self.originalURL)
       })
-      currentRequest = delivery.prepare === undefined ? prepared : delivery.prepare(prepared)
-      sent = 0
-      expectedToSend = bodyLength(currentRequest)
-      const protocol = yield* selectProtocol(url)
-      const loading = yield* protocol.startLoading(currentRequest, url, {
-        whenResumed,
+      self.requestNow = delivery.prepare === undefined ? prepared : delivery.prepare(prepared)
+      self.sent = 0
+      self.expectedToSend = bodyLength(self.requestNow)
+      const protocol = yield* self.selectProtocol(url)
+      const loading = yield* protocol.startLoading(self.requestNow, url, {
+        whenResumed: (effect) => self.whenResumed(effect),
         didSendBodyData: (bytes) => {
-          lastActivity = clock.unsafeCurrentTimeMillis()
-          sent += bytes
+          self.lastActivity = clock.unsafeCurrentTimeMillis()
+          self.sent += bytes
           // Progress events coalesce and never wait, so they can be published from here.
-          if (observed()) {
-            Effect.runSync(emit(URLSessionEvent.DidSendBodyData({
+          if (self.observed()) {
+            Effect.runSync(self.emit(URLSessionEvent.DidSendBodyData({
               taskIdentifier,
               bytesSent: bytes,
-              totalBytesSent: sent,
-              totalBytesExpectedToSend: expectedToSend
+              totalBytesSent: self.sent,
+              totalBytesExpectedToSend: self.expectedToSend
             })))
           }
         }
       })
-      lastActivity = clock.unsafeCurrentTimeMillis()
-      response = Option.some(loading.response)
+      self.lastActivity = clock.unsafeCurrentTimeMillis()
+      self.responseNow = Option.some(loading.response)
       if (isHTTPURLResponse(loading.response)) {
-        const next = yield* followRedirect(url, loading.response, redirects)
+        const next = yield* self.followRedirect(url, loading.response, redirects)
         if (Option.isSome(next)) return { _tag: "Redirect", request: next.value } as const
       }
       if (delivery.examine !== undefined && (yield* delivery.examine(loading.response)) === "restart") {
         return { _tag: "Restart", request } as const
       }
-      expected = loading.response.expectedContentLength
-      if (observed()) yield* emit(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
+      self.expected = loading.response.expectedContentLength
+      if (self.observed()) {
+        yield* self.emit(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
+      }
       const disposition = environment.delegate.didReceiveResponse === undefined
         ? "allow"
-        : yield* environment.delegate.didReceiveResponse(handle, loading.response)
+        : yield* environment.delegate.didReceiveResponse(self, loading.response)
       if (disposition === "cancel") {
-        return yield* Effect.fail(failure("Cancelled", "The delegate cancelled the task on its response."))
+        return yield* Effect.fail(self.failure("Cancelled", "The delegate cancelled the task on its response."))
       }
       if (disposition === "becomeDownload" && delivery.mayBecomeDownload === true) {
-        return yield* handOver(loading, hopScope)
+        return yield* self.handOver(loading, hopScope)
       }
-      return yield* receiveBody(request, loading, clock)
+      return yield* self.receiveBody(request, loading, clock)
     })
+  }
 
-  const needNewBodyStream = Effect.suspend(() =>
-    environment.delegate.needNewBodyStream === undefined
-      ? Effect.succeedNone
-      : environment.delegate.needNewBodyStream(handle)
-  )
+  private get needNewBodyStream(): Effect.Effect<Option.Option<Stream.Stream<Uint8Array, unknown>>> {
+    return Effect.suspend(() =>
+      this.environment.delegate.needNewBodyStream === undefined
+        ? Effect.succeedNone
+        : this.environment.delegate.needNewBodyStream(this)
+    )
+  }
 
   // A stream body already sent (a 307 or 308 sends the body again) is replaced by the
   // delegate's new stream.
-  const freshBodyStream = (request: URLRequest.URLRequest) =>
-    Effect.map(
-      Option.isSome(request.bodyStream) && request.bodyStream.value === lastSentStream &&
-        lastSentStream !== reusableStream
-        ? UploadBody.renewStream(request, needNewBodyStream)
-        : Effect.succeed(request),
+  private freshBodyStream(request: URLRequest.URLRequest): Effect.Effect<URLRequest.URLRequest, URLError.URLError> {
+    const renew = Option.isSome(request.bodyStream) && request.bodyStream.value === this.lastSentStream &&
+      this.lastSentStream !== this.reusableStream
+    if (!renew && Option.isNone(request.bodyStream)) {
+      this.lastSentStream = undefined
+      return Effect.succeed(request)
+    }
+    return Effect.map(
+      renew ? UploadBody.renewStream(request, this.needNewBodyStream) : Effect.succeed(request),
       (fresh) => {
-        lastSentStream = Option.getOrUndefined(fresh.bodyStream)
+        this.lastSentStream = Option.getOrUndefined(fresh.bodyStream)
         return fresh
       }
     )
+  }
 
   // Apple: "the delegate receives no further callbacks from the data task, and begins
   // receiving callbacks from the download task". The hand-over cannot be cut in two: a
   // download task made and never resumed would hold the connection forever.
-  const handOver = (loading: Loading, hopScope: Scope.CloseableScope) =>
-    Effect.uninterruptible(Effect.gen(function*() {
-      const downloadTask = yield* environment.becomeDownload({
-        originalRequest,
-        request: currentRequest,
+  private handOver(loading: Loading, hopScope: Scope.CloseableScope): Effect.Effect<Hop<A>> {
+    const self = this
+    return Effect.uninterruptible(Effect.gen(function*() {
+      const downloadTask = yield* self.environment.becomeDownload({
+        originalRequest: self.originalRequest,
+        request: self.requestNow,
         loading,
         scope: hopScope,
-        forwardTo: events
+        forwardTo: self.eventHub()
       })
-      becameDownload = true
-      yield* emit(URLSessionEvent.DidBecomeDownloadTask({ taskIdentifier, downloadTask }))
+      self.becameDownload = true
+      yield* self.emit(URLSessionEvent.DidBecomeDownloadTask({ taskIdentifier: self.taskIdentifier, downloadTask }))
       yield* downloadTask.resume
       return { _tag: "BecameDownload", taskIdentifier: downloadTask.taskIdentifier } as const
     }))
+  }
 
   // The body of the final response, into the delivery.
-  const receiveBody = (
+  private receiveBody(
     request: URLRequest.URLRequest,
     loading: Loading,
     clock: Clock.Clock
-  ): Effect.Effect<Hop<A>, URLError.URLError> =>
-    Effect.gen(function*() {
+  ): Effect.Effect<Hop<A>, URLError.URLError> {
+    const self = this
+    const delivery = this.delivery
+    const deliver = (chunk: Uint8Array) => self.deliver(clock, chunk)
+    return Effect.gen(function*() {
       const finalResponse = loading.response
       yield* delivery.onResponse(finalResponse)
       const bodyOutcome = yield* Effect.either(
         loading.pull === undefined
-          ? Stream.runForEach(loading.body, (chunk) => deliver(clock)(chunk) ?? Effect.void)
-          : drain(loading.pull, deliver(clock))
+          ? Stream.runForEach(loading.body, (chunk) => deliver(chunk) ?? Effect.void)
+          : drain(loading.pull, deliver)
       )
       if (bodyOutcome._tag === "Left") {
-        awaitingConsumer = false
+        self.awaitingConsumer = false
         // Apple: a download suspended long enough for the server to close the connection goes
         // on from its resume data when resumed.
-        const goOn = bodyOutcome.left.code === "NetworkConnectionLost" && wasSuspended &&
+        const goOn = bodyOutcome.left.code === "NetworkConnectionLost" && self.wasSuspended &&
           delivery.continueAfterConnectionLoss !== undefined &&
           (yield* delivery.continueAfterConnectionLoss())
         if (goOn) return { _tag: "Restart", request } as const
@@ -330,293 +497,219 @@ export const make = <A>(
       // The body is complete: from here the task succeeds, whatever arrives (a cancel, a
       // timeout) before its completion is announced. Finishing (closing, flushing a file) is
       // the task's own work, not network idleness.
-      awaitingConsumer = true
+      self.awaitingConsumer = true
       const value = yield* delivery.finish(finalResponse)
-      awaitingConsumer = false
-      finished = Option.some(value)
+      self.awaitingConsumer = false
+      self.finished = Option.some(value)
       return { _tag: "Done", value } as const
     })
+  }
 
-  const followRedirect = (url: URL, redirectResponse: HTTPURLResponse, redirects: number) =>
-    Option.match(Redirect.redirectRequest(currentRequest, url, redirectResponse), {
-      onNone: () => Effect.succeedNone,
-      onSome: (next) => {
-        if (Redirect.isDowngrade(url, next.url) && !environment.configuration.allowsInsecureRedirects) {
-          return Effect.fail(Redirect.downgradeRefused(next.url))
-        }
-        if (redirects >= Redirect.maximumRedirects) {
-          return Effect.fail(URLError.make("HTTPTooManyRedirects", {
-            failingURL: next.url.href,
-            message: `More than ${Redirect.maximumRedirects} redirects`
-          }))
-        }
-        const announce = observed()
-          ? emit(URLSessionEvent.WillPerformHTTPRedirection({
-            taskIdentifier,
-            response: redirectResponse,
-            newRequest: next.request
-          }))
-          : Effect.void
-        const decide = environment.delegate.willPerformHTTPRedirection === undefined
-          ? Effect.succeed(Option.some(next.request))
-          : environment.delegate.willPerformHTTPRedirection(handle, redirectResponse, next.request).pipe(
-            Effect.flatMap(Option.match({
-              onNone: () => Effect.succeedNone,
-              onSome: (chosen) =>
-                Effect.asSome(Redirect.checkChosen(
-                  currentRequest,
-                  url,
-                  chosen,
-                  environment.configuration.allowsInsecureRedirects
-                ))
-            }))
-          )
-        return Effect.zipRight(announce, decide)
-      }
-    })
+  private followRedirect(
+    url: URL,
+    redirectResponse: HTTPURLResponse,
+    redirects: number
+  ): Effect.Effect<Option.Option<URLRequest.URLRequest>, URLError.URLError> {
+    const next = Redirect.redirectRequest(this.requestNow, url, redirectResponse)
+    if (Option.isNone(next)) return Effect.succeedNone
+    const { configuration, delegate } = this.environment
+    if (Redirect.isDowngrade(url, next.value.url) && !configuration.allowsInsecureRedirects) {
+      return Effect.fail(Redirect.downgradeRefused(next.value.url))
+    }
+    if (redirects >= Redirect.maximumRedirects) {
+      return Effect.fail(URLError.make("HTTPTooManyRedirects", {
+        failingURL: next.value.url.href,
+        message: `More than ${Redirect.maximumRedirects} redirects`
+      }))
+    }
+    const announce = this.observed()
+      ? this.emit(URLSessionEvent.WillPerformHTTPRedirection({
+        taskIdentifier: this.taskIdentifier,
+        response: redirectResponse,
+        newRequest: next.value.request
+      }))
+      : Effect.void
+    const decide = delegate.willPerformHTTPRedirection === undefined
+      ? Effect.succeed(Option.some(next.value.request))
+      : delegate.willPerformHTTPRedirection(this, redirectResponse, next.value.request).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.succeedNone,
+          onSome: (chosen) =>
+            Effect.asSome(Redirect.checkChosen(this.requestNow, url, chosen, configuration.allowsInsecureRedirects))
+        }))
+      )
+    return Effect.zipRight(announce, decide)
+  }
 
   // A download task made from a data task starts with the data task's response and body;
   // the connection is its own from here and goes when this hop ends.
-  const adoptedHop = (load: AdoptedLoad, clock: Clock.Clock) =>
-    Effect.gen(function*() {
-      yield* Effect.addFinalizer((exit) => Scope.close(load.scope, exit))
-      currentRequest = delivery.prepare === undefined ? load.request : delivery.prepare(load.request)
-      response = Option.some(load.loading.response)
-      expected = load.loading.response.expectedContentLength
-      lastActivity = clock.unsafeCurrentTimeMillis()
-      return yield* receiveBody(load.request, load.loading, clock)
-    })
+  private adoptedHop(load: AdoptedLoad, clock: Clock.Clock): Effect.Effect<Hop<A>, URLError.URLError> {
+    return Effect.scoped(Effect.suspend(() => {
+      this.requestNow = this.delivery.prepare === undefined ? load.request : this.delivery.prepare(load.request)
+      this.responseNow = Option.some(load.loading.response)
+      this.expected = load.loading.response.expectedContentLength
+      this.lastActivity = clock.unsafeCurrentTimeMillis()
+      return Effect.zipRight(
+        Effect.addFinalizer((exit) => Scope.close(load.scope, exit)),
+        this.receiveBody(load.request, load.loading, clock)
+      )
+    }))
+  }
 
-  // The scope of the hop under way: closed when the hop ends (by `complete` if it fails),
-  // unless the hop handed its load over.
-  let hopScope: Scope.CloseableScope | undefined
-
-  const hopIn = (hop: (scope: Scope.CloseableScope) => Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope>) =>
-    Effect.flatMap(Scope.make(), (scope) => {
-      hopScope = scope
+  private hopIn(
+    hop: (scope: Scope.CloseableScope) => Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope>
+  ): Effect.Effect<Hop<A>, URLError.URLError> {
+    return Effect.flatMap(Scope.make(), (scope) => {
+      this.hopScope = scope
       return Effect.flatMap(withScope(scope, hop(scope)), (result) => {
-        hopScope = undefined
-        return becameDownload ? Effect.succeed(result) : Effect.as(Scope.close(scope, Exit.void), result)
+        this.hopScope = undefined
+        return this.becameDownload ? Effect.succeed(result) : Effect.as(Scope.close(scope, Exit.void), result)
       })
     })
+  }
 
-  const withUploadBody = (request: URLRequest.URLRequest) =>
-    upload === undefined
-      ? Effect.succeed(request)
-      : Effect.map(
-        UploadBody.attach(upload, request, { files: environment.uploadFiles, needNewBodyStream }),
-        (attached) => {
-          if (upload._tag === "File") reusableStream = Option.getOrUndefined(attached.bodyStream)
-          return attached
-        }
-      )
-
-  const load = (clock: Clock.Clock) => Effect.gen(function*() {
-    let request = adopted === undefined ? yield* withUploadBody(originalRequest) : adopted.request
-    // The adopted load is the first hop only: a restart (after the connection broke while
-    // suspended) sends a new request from resume data.
-    let adoptedPending = adopted !== undefined
-    for (let redirects = 0;; redirects++) {
-      const adoptedNow = adoptedPending
-      adoptedPending = false
-      const hop = adoptedNow
-        ? yield* Effect.scoped(adoptedHop(adopted!, clock))
-        : yield* hopIn((scope) => loadHop(request, redirects, clock, scope))
-      if (hop._tag === "Done") return hop.value
-      if (hop._tag === "BecameDownload") {
-        return yield* Effect.fail(
-          failure("Cancelled", `The delegate turned this data task into download task ${hop.taskIdentifier}.`)
-        )
+  private withUploadBody(request: URLRequest.URLRequest): Effect.Effect<URLRequest.URLRequest, URLError.URLError> {
+    const upload = this.upload
+    if (upload === undefined) return Effect.succeed(request)
+    return Effect.map(
+      UploadBody.attach(upload, request, { files: this.environment.uploadFiles, needNewBodyStream: this.needNewBodyStream }),
+      (attached) => {
+        if (upload._tag === "File") this.reusableStream = Option.getOrUndefined(attached.bodyStream)
+        return attached
       }
-      request = hop.request
-      if (hop._tag === "Restart") redirects--
-    }
-  })
+    )
+  }
 
-  // Apple's request timeout is an idle timer: any byte re-arms it. While the caller keeps
-  // the task suspended, or a consumer holds the task back, nothing is expected to arrive, so
-  // the timer does not run (and `resume` re-arms it). The resource timeout bounds the whole
-  // task. The session's watchdog keeps both deadlines and, when one passes, sets the reason
-  // and interrupts the task.
-  let timedOut: string | undefined
+  private load(clock: Clock.Clock): Effect.Effect<A, URLError.URLError> {
+    const self = this
+    const adopted = this.adopted
+    return Effect.gen(function*() {
+      let request = adopted === undefined ? yield* self.withUploadBody(self.originalRequest) : adopted.request
+      // The adopted load is the first hop only: a restart (after the connection broke while
+      // suspended) sends a new request from resume data.
+      let adoptedPending = adopted !== undefined
+      for (let redirects = 0;; redirects++) {
+        const adoptedNow = adoptedPending
+        adoptedPending = false
+        const hop = adoptedNow
+          ? yield* self.adoptedHop(adopted!, clock)
+          : yield* self.hopIn((scope) => self.loadHop(request, redirects, clock, scope))
+        if (hop._tag === "Done") return hop.value
+        if (hop._tag === "BecameDownload") {
+          return yield* Effect.fail(
+            self.failure("Cancelled", `The delegate turned this data task into download task ${hop.taskIdentifier}.`)
+          )
+        }
+        request = hop.request
+        if (hop._tag === "Restart") redirects--
+      }
+    })
+  }
 
-  let watched: { readonly watchdog: Watchdog.Watchdog; readonly entry: Watchdog.Watched } | undefined
-
-  // Watches the task (running as `self`) on the session's watchdog: an Effect only when the
+  // Watches the task (running as `fiber`) on the session's watchdog: an Effect only when the
   // watchdog must be started or woken earlier.
-  const watchTimeouts = (clock: Clock.Clock, self: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined => {
-    const idle = Option.getOrElse(currentRequest.timeoutInterval, () => environment.configuration.timeoutIntervalForRequest)
-    const resource = environment.configuration.timeoutIntervalForResource
+  private watchTimeouts(clock: Clock.Clock, fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined {
+    const { configuration } = this.environment
+    const idle = Option.getOrElse(this.requestNow.timeoutInterval, () => configuration.timeoutIntervalForRequest)
+    const resource = configuration.timeoutIntervalForResource
     if (!Duration.isFinite(idle) && !Duration.isFinite(resource)) return undefined
     const idleMillis = Duration.isFinite(idle) ? Duration.toMillis(idle) : Infinity
     const now = clock.unsafeCurrentTimeMillis()
     const resourceDeadline = Duration.isFinite(resource) ? now + Duration.toMillis(resource) : Infinity
-    lastActivity = now
+    this.lastActivity = now
     const entry: Watchdog.Watched = {
       deadline: (now) => {
-        if (state === "suspended" || awaitingConsumer) lastActivity = now
-        return Math.min(lastActivity + idleMillis, resourceDeadline)
+        if (this.stateNow === "suspended" || this.awaitingConsumer) this.lastActivity = now
+        return Math.min(this.lastActivity + idleMillis, resourceDeadline)
       },
       expire: (now) =>
         Effect.suspend(() => {
           // A task that is finishing, cancelled or complete has nothing left to time out.
-          if (completed || state === "canceling" || Option.isSome(finished) || becameDownload) return Effect.void
-          timedOut = now >= resourceDeadline ? "The resource timed out." : "The request timed out."
-          return Fiber.interruptFork(self)
+          if (
+            this.completed || this.stateNow === "canceling" || Option.isSome(this.finished) || this.becameDownload
+          ) return Effect.void
+          this.timedOut = now >= resourceDeadline ? "The resource timed out." : "The request timed out."
+          return Fiber.interruptFork(fiber)
         })
     }
-    const watchdog = environment.watchdog(clock)
-    watched = { watchdog, entry }
+    const watchdog = this.environment.watchdog(clock)
+    this.watched = { watchdog, entry }
     return watchdog.add(entry, now)
   }
 
   // Everything after the load, in order: the failed hop's connection, the last event, the
   // delivery's end, then `await`. Nothing of it needs an Effect for a plain load nobody
   // watches.
-  const complete = (exit: Exit.Exit<A, URLError.URLError>): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      if (completed) return Effect.void
-      completed = true
-      if (watched !== undefined) watched.watchdog.remove(watched.entry)
-      const outcome = Exit.isSuccess(exit)
-        ? exit
-        : Option.match(finished, {
-          onNone: () => {
-            const error = errorOf(exit.cause)
-            return Exit.fail(delivery.enrichFailure === undefined ? error : delivery.enrichFailure(error))
-          },
-          onSome: Exit.succeed
-        })
-      state = "completed"
-      const steps: Array<Effect.Effect<void>> = []
-      if (hopScope !== undefined && !becameDownload) steps.push(Scope.close(hopScope, exit))
-      hopScope = undefined
-      // A data task that became a download says nothing more: its subscribers hear the
-      // download task's completion instead, and their stream ends with it.
-      if (!becameDownload) {
-        if (observed()) {
-          steps.push(
-            emit(URLSessionEvent.DidCompleteWithError({
-              taskIdentifier,
-              error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
-            })),
-            events.close()
-          )
-        } else {
-          events.closeNow()
-        }
+  private complete(exit: Exit.Exit<A, URLError.URLError>): Effect.Effect<void> {
+    if (this.completed) return Effect.void
+    this.completed = true
+    if (this.watched !== undefined) this.watched.watchdog.remove(this.watched.entry)
+    const outcome: Exit.Exit<A, URLError.URLError> = Exit.isSuccess(exit)
+      ? exit
+      : Option.isSome(this.finished)
+      ? Exit.succeed(this.finished.value)
+      : Exit.fail(this.enrich(this.errorOf(exit.cause)))
+    this.stateNow = "completed"
+    const steps: Array<Effect.Effect<void>> = []
+    if (this.hopScope !== undefined && !this.becameDownload) steps.push(Scope.close(this.hopScope, exit))
+    this.hopScope = undefined
+    // A data task that became a download says nothing more: its subscribers hear the
+    // download task's completion instead, and their stream ends with it.
+    if (!this.becameDownload) {
+      if (this.observed()) {
+        steps.push(this.emit(URLSessionEvent.DidCompleteWithError({
+          taskIdentifier: this.taskIdentifier,
+          error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
+        })))
       }
-      if (adopted !== undefined) {
-        // Ended before its first hop ran (cancelled, or its session invalidated): the
-        // connection it was handed is still open.
-        steps.push(Scope.close(adopted.scope, exit), adopted.forwardTo.close())
-      }
-      if (delivery.onFinish !== undefined) steps.push(delivery.onFinish(outcome))
-      const settle = () => {
-        Deferred.unsafeDone(done, outcome)
-        environment.onFinished(taskIdentifier)
-      }
-      if (steps.length === 0) {
-        settle()
-        return Effect.void
-      }
-      return Effect.zipRight(Effect.all(steps, { discard: true }), Effect.sync(settle))
-    })
+      if (this.hub !== undefined) steps.push(this.hub.close())
+    }
+    if (this.adopted !== undefined) {
+      // Ended before its first hop ran (cancelled, or its session invalidated): the
+      // connection it was handed is still open.
+      steps.push(Scope.close(this.adopted.scope, exit), this.adopted.forwardTo.close())
+    }
+    if (this.delivery.onFinish !== undefined) steps.push(this.delivery.onFinish(outcome))
+    const settle = () => {
+      Deferred.unsafeDone(this.done, outcome)
+      this.environment.onFinished(this.taskIdentifier)
+    }
+    if (steps.length === 0) {
+      settle()
+      return Effect.void
+    }
+    return Effect.zipRight(Effect.all(steps, { discard: true }), Effect.sync(settle))
+  }
 
-  const errorOf = (cause: Cause.Cause<URLError.URLError>): URLError.URLError =>
-    Option.getOrElse(
-      Cause.failureOption(cause),
-      () =>
-        Cause.isInterruptedOnly(cause)
-          ? timedOut !== undefined && state !== "canceling"
-            ? failure("TimedOut", timedOut)
-            : failure("Cancelled", "The task was cancelled.")
-          : failure("Unknown", "The task died of a defect", Cause.squash(cause))
-    )
+  private enrich(error: URLError.URLError): URLError.URLError {
+    return this.delivery.enrichFailure === undefined ? error : this.delivery.enrichFailure(error)
+  }
+
+  private errorOf(cause: Cause.Cause<URLError.URLError>): URLError.URLError {
+    const failed = Cause.failureOption(cause)
+    if (Option.isSome(failed)) return failed.value
+    if (!Cause.isInterruptedOnly(cause)) return this.failure("Unknown", "The task died of a defect", Cause.squash(cause))
+    return this.timedOut !== undefined && this.stateNow !== "canceling"
+      ? this.failure("TimedOut", this.timedOut)
+      : this.failure("Cancelled", "The task was cancelled.")
+  }
 
   // A cancel that lands between `resume` and the fork has completed the task already.
   // Yielding first lets a subscriber forked just before `resume` subscribe before the
-  // task's first event (setting up a stream takes it more than one turn of the scheduler).
-  const run = Effect.withFiberRuntime<A, URLError.URLError>((self) => {
-    if (completed) return Effect.interrupt
-    const clock = Context.get(self.getFiberRef(DefaultServices.currentServices), Clock.Clock)
-    const watching = watchTimeouts(clock, self)
-    const loading = watching === undefined ? load(clock) : Effect.zipRight(watching, load(clock))
-    return eventsAsked ? Effect.zipRight(Effect.yieldNow(), loading) : loading
-  }).pipe(
-    Effect.onExit(complete),
-    Effect.ignore
-  )
-
-  // The task's fiber yields before loading (see `run`). A task that completes at once,
-  // without a fiber, yields first for the same reason.
-  const resume = Effect.suspend(() => {
-      if (state === "completed" || state === "canceling" || suspendCount === 0) return Effect.void
-      suspendCount -= 1
-      if (suspendCount > 0) return Effect.void
-      state = "running"
-      if (!started) {
-        started = true
-        // A download task made from a running data task goes on, as that task would have.
-        if (environment.isInvalidated() && adopted === undefined) {
-          return Effect.zipRight(Effect.yieldNow(), complete(Exit.interrupt(FiberId.none)))
-        }
-        return Effect.map(environment.fork(run), (forked) => {
-          fiber = forked
-        })
-      }
-      return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        lastActivity = now
-        gateOpen = true
-        return gate.open
-      })
-    })
-
-  const suspend = Effect.suspend(() => {
-    if (state === "completed" || state === "canceling") return Effect.void
-    suspendCount += 1
-    if (state !== "running") return Effect.void
-    state = "suspended"
-    wasSuspended = true
-    gateOpen = false
-    return gate.close
-  })
-
-  const cancel = Effect.zipRight(
-    Effect.yieldNow(),
-    Effect.suspend(() => {
-      if (state === "completed" || state === "canceling" || Option.isSome(finished)) return Effect.void
-      state = "canceling"
-      if (fiber === undefined) {
-        started = true
-        return complete(Exit.interrupt(FiberId.none))
-      }
-      return Fiber.interruptFork(fiber)
-    })
-  )
-
-  const handle: TaskHandle<A> = {
-    taskIdentifier,
-    originalRequest,
-    currentRequest: Effect.sync(() => currentRequest),
-    response: Effect.sync(() => response),
-    state: Effect.sync(() => state),
-    countOfBytesReceived: Effect.sync(() => received),
-    countOfBytesExpectedToReceive: Effect.sync(() => expected),
-    countOfBytesSent: Effect.sync(() => sent),
-    countOfBytesExpectedToSend: Effect.sync(() => expectedToSend),
-    resume,
-    suspend,
-    cancel,
-    get events() {
-      eventsAsked = true
-      return events.subscribe
-    },
-    await: Effect.onInterrupt(Deferred.await(done), () => cancel),
-    completion: Effect.ignore(Deferred.await(done)),
-    isStarted: () => started
+  // task's first event (setting up a stream takes it more than one turn of the scheduler);
+  // only a task somebody asked the events of needs it.
+  private run(): Effect.Effect<void> {
+    return Effect.withFiberRuntime<A, URLError.URLError>((fiber) => {
+      if (this.completed) return Effect.interrupt
+      const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
+      const watching = this.watchTimeouts(clock, fiber)
+      const loading = watching === undefined ? this.load(clock) : Effect.zipRight(watching, this.load(clock))
+      return this.eventsAsked ? Effect.zipRight(Effect.yieldNow(), loading) : loading
+    }).pipe(
+      Effect.onExit((exit) => Effect.suspend(() => this.complete(exit))),
+      Effect.ignore
+    )
   }
-  return handle
 }
 
 /**
