@@ -28,6 +28,7 @@ import { resumeFrom } from "./resumeFrom.js"
 import * as DownloadDelivery from "./downloadDelivery.js"
 import type { DownloadStorage } from "./downloadDelivery.js"
 import * as DownloadFile from "./downloadFile.js"
+import { Admission, tasksPerConnection } from "./admission.js"
 import { EventHub } from "./eventHub.js"
 import * as Task from "./task.js"
 import * as UploadBody from "./uploadBody.js"
@@ -76,6 +77,7 @@ export const make = (
       isInvalidated: () => invalidated,
       becomeDownload: (adopted) => makeDownloadTask(adopted.originalRequest, Option.none(), adopted),
       uploadFiles,
+      admission: new Admission(configuration.httpMaximumConnectionsPerHost * tasksPerConnection),
       watchdog: (clock) => {
         let watchdog = watchdogs.get(clock)
         if (watchdog === undefined) {

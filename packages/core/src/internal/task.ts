@@ -1,7 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as DefaultServices from "effect/DefaultServices"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -10,6 +9,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
@@ -20,6 +20,7 @@ import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { State, URLSessionDownloadTask, URLSessionTask } from "../URLSessionTask.js"
+import * as Admission from "./admission.js"
 import { EventHub } from "./eventHub.js"
 import * as Redirect from "./redirect.js"
 import * as RequestRules from "./requestRules.js"
@@ -94,6 +95,8 @@ export interface TaskEnvironment {
   readonly uploadFiles: UploadBody.UploadFiles | undefined
   /** Keeps the timeouts of the tasks that run on `clock` (tests give each case a clock). */
   readonly watchdog: (clock: Clock.Clock) => Watchdog.Watchdog
+  /** How many tasks of an origin run at once. */
+  readonly admission: Admission.Admission
 }
 
 /** What makes a task more than a plain load. */
@@ -148,7 +151,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private awaitingConsumer = false
   // Whether the caller has suspended the task since it started.
   private wasSuspended = false
-  private fiber: Fiber.RuntimeFiber<void> | undefined
+  private fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  // The origin whose place the task holds while it runs (see `start`).
+  private admitted: string | undefined
   private requestNow: URLRequest.URLRequest
   private responseNow: Option.Option<URLResponse> = Option.none()
   private received = 0
@@ -244,9 +249,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         if (this.environment.isInvalidated() && this.adopted === undefined) {
           return Effect.zipRight(Effect.yieldNow(), this.complete(Exit.interrupt(FiberId.none)))
         }
-        return Effect.map(this.environment.fork(this.run()), (forked) => {
-          this.fiber = forked
-        })
+        return this.start()
       }
       return Effect.flatMap(Clock.currentTimeMillis, (now) => {
         this.lastActivity = now
@@ -283,6 +286,35 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         return Fiber.interruptFork(this.fiber)
       })
     )
+  }
+
+  // A task runs at once if its origin has a place free (a download going on from a data
+  // task always does). Otherwise it waits as it is, without a fiber, and starts in a fiber
+  // of its own, with the fiber refs of the fiber that resumed it, when a place is given
+  // back. Apple: the request timeout runs while a task waits for a connection.
+  private start(): Effect.Effect<void> {
+    const origin = this.adopted === undefined ? Admission.originOf(this.originalRequest.url) : undefined
+    const admission = this.environment.admission
+    if (origin === undefined || admission.tryEnter(origin)) {
+      this.admitted = origin
+      return Effect.map(this.environment.fork(this.run()), (forked) => {
+        this.fiber = forked
+      })
+    }
+    return Effect.withFiberRuntime((resumer) => {
+      const runtime = Runtime.make({
+        context: resumer.currentContext,
+        fiberRefs: resumer.getFiberRefs(),
+        runtimeFlags: Runtime.defaultRuntimeFlags
+      })
+      admission.wait(origin, () => {
+        if (this.completed) return false
+        this.admitted = origin
+        this.fiber = Runtime.runFork(runtime)(this.run(), { immediate: false })
+        return true
+      })
+      return this.watchTimeouts(Context.get(resumer.currentDefaultServices, Clock.Clock)) ?? Effect.void
+    })
   }
 
   // What a delivery may use (TaskContext).
@@ -606,9 +638,10 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     })
   }
 
-  // Watches the task (running as `fiber`) on the session's watchdog: an Effect only when the
-  // watchdog must be started or woken earlier.
-  private watchTimeouts(clock: Clock.Clock, fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> | undefined {
+  // Watches the task on the session's watchdog (once: from when it waits for a place, or
+  // from its start): an Effect only when the watchdog must be started or woken earlier.
+  private watchTimeouts(clock: Clock.Clock): Effect.Effect<void> | undefined {
+    if (this.watched !== undefined) return undefined
     const { configuration } = this.environment
     const idle = Option.getOrElse(this.requestNow.timeoutInterval, () => configuration.timeoutIntervalForRequest)
     const resource = configuration.timeoutIntervalForResource
@@ -629,7 +662,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
             this.completed || this.stateNow === "canceling" || Option.isSome(this.finished) || this.becameDownload
           ) return Effect.void
           this.timedOut = now >= resourceDeadline ? "The resource timed out." : "The request timed out."
-          return Fiber.interruptFork(fiber)
+          return this.fiber === undefined
+            ? this.complete(Exit.interrupt(FiberId.none))
+            : Fiber.interruptFork(this.fiber)
         })
     }
     const watchdog = this.environment.watchdog(clock)
@@ -644,6 +679,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     if (this.completed) return Effect.void
     this.completed = true
     if (this.watched !== undefined) this.watched.watchdog.remove(this.watched.entry)
+    if (this.admitted !== undefined) this.environment.admission.leave(this.admitted)
     const outcome: Exit.Exit<A, URLError.URLError> = Exit.isSuccess(exit)
       ? exit
       : Option.isSome(this.finished)
@@ -701,8 +737,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private run(): Effect.Effect<void> {
     return Effect.withFiberRuntime<A, URLError.URLError>((fiber) => {
       if (this.completed) return Effect.interrupt
-      const clock = Context.get(fiber.getFiberRef(DefaultServices.currentServices), Clock.Clock)
-      const watching = this.watchTimeouts(clock, fiber)
+      this.fiber = fiber
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const watching = this.watchTimeouts(clock)
       const loading = watching === undefined ? this.load(clock) : Effect.zipRight(watching, this.load(clock))
       return this.eventsAsked ? Effect.zipRight(Effect.yieldNow(), loading) : loading
     }).pipe(
