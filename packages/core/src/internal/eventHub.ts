@@ -9,30 +9,68 @@ const End: unique symbol = Symbol.for("@urlsession/core/EventHub/End")
 // A subscriber may lag this many backpressured events behind before their publisher waits.
 const subscriberCapacity = 16
 
-// Releasing this many permits unblocks every publisher waiting on a subscriber that left.
-const unblockAll = Number.MAX_SAFE_INTEGER
-
-// A subscriber that leaves shuts its queue down, which fails a publisher offering to that
-// queue with an interruption of its own. That is the subscriber's business, not the
-// publisher's: the event is simply not delivered. (An interruption from outside the
-// publisher's fiber is not caught here.)
-const offer = <A>(queue: Queue.Queue<A>, item: A): Effect.Effect<void> =>
-  Queue.offer(queue, item).pipe(Effect.catchAllCause(() => Effect.void))
 
 /** Stands in a subscriber's queue for the latest coalesced event of its key. */
 class Latest {
   constructor(readonly key: string) {}
 }
 
-interface Subscriber<A> {
-  readonly queue: Queue.Queue<A | Latest | typeof End>
+class Subscriber<A> {
   /** The latest coalesced event per key, not yet taken by the subscriber. */
-  readonly latest: Map<string, A>
+  readonly latest = new Map<string, A>()
   /** Counts the other events queued: coalescing never reaches across one of them. */
-  generation: number
-  /** One permit per backpressured event the subscriber may still buffer. */
-  readonly permits: Effect.Semaphore
-  readonly isBackpressured: (item: A) => boolean
+  generation = 0
+  // Backpressured events the subscriber may still buffer, and the publishers waiting for
+  // room (each queues its event in the same step as it takes the room, so an interrupted
+  // publisher never takes room without using it).
+  private room = subscriberCapacity
+  private readonly waiting: Array<() => void> = []
+
+  constructor(
+    readonly queue: Queue.Queue<A | Latest | typeof End>,
+    readonly isBackpressured: (item: A) => boolean
+  ) {}
+
+  /** Queues `event` (not backpressured, or coalesced). */
+  push(event: A | Latest): void {
+    this.queue.unsafeOffer(event)
+  }
+
+  /** Queues a backpressured event now if there is room (`undefined`), or once there is. */
+  offerWhenRoom(event: A): Effect.Effect<void> | undefined {
+    if (this.room > 0) {
+      this.room--
+      this.generation++
+      this.push(event)
+      return undefined
+    }
+    return Effect.async<void>((resume) => {
+      const waiter = () => {
+        this.generation++
+        this.push(event)
+        resume(Effect.void)
+      }
+      this.waiting.push(waiter)
+      return Effect.sync(() => {
+        const index = this.waiting.indexOf(waiter)
+        if (index !== -1) this.waiting.splice(index, 1)
+      })
+    })
+  }
+
+  /** Gives back room for `count` events taken by the consumer. */
+  release(count: number): void {
+    this.room += count
+    while (this.room > 0 && this.waiting.length > 0) {
+      this.room--
+      this.waiting.shift()!()
+    }
+  }
+
+  /** The subscriber left: nobody waits for it any more (what it is offered is dropped). */
+  leave(): void {
+    this.release(Number.POSITIVE_INFINITY)
+  }
 }
 
 /**
@@ -75,7 +113,7 @@ export class EventHub<A> {
           const slot = `${key}#${subscriber.generation}`
           const waiting = subscriber.latest.get(slot)
           subscriber.latest.set(slot, waiting === undefined ? event : this.coalesce(waiting, event))
-          if (waiting === undefined) subscriber.queue.unsafeOffer(new Latest(slot))
+          if (waiting === undefined) subscriber.push(new Latest(slot))
         }
       })
     }
@@ -83,21 +121,20 @@ export class EventHub<A> {
       return Effect.sync(() => {
         for (const subscriber of this.subscribers) {
           subscriber.generation++
-          subscriber.queue.unsafeOffer(event)
+          subscriber.push(event)
         }
       })
     }
-    return Effect.forEach(
-      this.subscribers,
-      (subscriber) =>
-        subscriber.permits.take(1).pipe(
-          Effect.zipRight(Effect.sync(() => {
-            subscriber.generation++
-          })),
-          Effect.zipRight(offer(subscriber.queue, event))
-        ),
-      { discard: true }
-    )
+    // Each subscriber in turn: one with room takes the event at once; the publisher waits
+    // for one without.
+    return Effect.suspend(() => {
+      const waits: Array<Effect.Effect<void>> = []
+      for (const subscriber of this.subscribers) {
+        const wait = subscriber.offerWhenRoom(event)
+        if (wait !== undefined) waits.push(wait)
+      }
+      return waits.length === 0 ? Effect.void : Effect.all(waits, { discard: true })
+    })
   }
 
   /** Ends every subscription after the events already published. Idempotent. */
@@ -124,20 +161,15 @@ export class EventHub<A> {
       Effect.flatMap(Queue.unbounded<A | Latest | typeof End>(), (queue) =>
         Effect.sync(() => {
           if (this.closed) return undefined
-          const subscriber: Subscriber<A> = {
-            queue,
-            latest: new Map(),
-            generation: 0,
-            permits: Effect.unsafeMakeSemaphore(subscriberCapacity),
-            isBackpressured: this.isBackpressured
-          }
+          const subscriber = new Subscriber<A>(queue, this.isBackpressured)
           this.subscribers.add(subscriber)
           return subscriber
         })),
       (subscriber) =>
         subscriber === undefined ? Effect.void : Effect.suspend(() => {
           this.subscribers.delete(subscriber)
-          return Effect.zipRight(subscriber.permits.release(unblockAll), Queue.shutdown(subscriber.queue))
+          subscriber.leave()
+          return Queue.shutdown(subscriber.queue)
         })
     ).pipe(
       Effect.map((subscriber) => subscriber === undefined ? Stream.empty : this.eventsOf(subscriber))
@@ -175,10 +207,10 @@ export class EventHub<A> {
         return Effect.succeed(Chunk.unsafeFromArray(events))
       }
     )
-    const releaseInHand = Effect.suspend(() => {
+    const releaseInHand = Effect.sync(() => {
       const done = inHand
       inHand = 0
-      return done === 0 ? Effect.void : subscriber.permits.release(done)
+      if (done > 0) subscriber.release(done)
     })
     return Stream.repeatEffectChunkOption(
       Effect.zipRight(releaseInHand, Effect.suspend(() => ended ? Effect.fail(Option.none()) : takeBatch))
