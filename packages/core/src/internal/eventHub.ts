@@ -10,6 +10,25 @@ const End: unique symbol = Symbol.for("@urlsession/core/EventHub/End")
 const subscriberCapacity = 16
 
 
+// At least one item, and what else is queued by the next turn of the event loop: a consumer
+// ahead of its publishers would otherwise wake for every item or two (a waiting taker is
+// handed one item; tasks progress one network callback at a time), paying a stream step for
+// each. A timer, not the Clock: the wait is for other callbacks to run, in any Clock.
+const waitThenTakeAll = <A>(queue: Queue.Queue<A>): Effect.Effect<Iterable<A>> =>
+  Effect.flatMap(Queue.takeUpTo(queue, Number.POSITIVE_INFINITY), (items) =>
+    Chunk.isNonEmpty(items)
+      ? Effect.succeed(items)
+      : Effect.flatMap(Queue.take(queue), (first) =>
+        Effect.zipRight(
+          nextTurn,
+          Effect.map(Queue.takeAll(queue), (rest) => Chunk.prepend(rest, first))
+        )))
+
+const nextTurn = Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), 0)
+  return Effect.sync(() => clearTimeout(timer))
+})
+
 /** Stands in a subscriber's queue for the latest coalesced event of its key. */
 class Latest {
   constructor(readonly key: string) {}
@@ -105,36 +124,40 @@ export class EventHub<A> {
   }
 
   publish(event: A): Effect.Effect<void> {
-    if (this.subscribers.size === 0 || this.closed) return Effect.void
+    return Effect.suspend(() => this.offer(event) ?? Effect.void)
+  }
+
+  /**
+   * Publishes `event` now: `undefined` when every subscriber took it, else what the
+   * publisher must wait for (room at a subscriber lagging behind).
+   */
+  offer(event: A): Effect.Effect<void> | undefined {
+    if (this.subscribers.size === 0 || this.closed) return undefined
     const key = this.coalescingKey(event)
     if (key !== undefined) {
-      return Effect.sync(() => {
-        for (const subscriber of this.subscribers) {
-          const slot = `${key}#${subscriber.generation}`
-          const waiting = subscriber.latest.get(slot)
-          subscriber.latest.set(slot, waiting === undefined ? event : this.coalesce(waiting, event))
-          if (waiting === undefined) subscriber.push(new Latest(slot))
-        }
-      })
+      for (const subscriber of this.subscribers) {
+        const slot = `${key}#${subscriber.generation}`
+        const waiting = subscriber.latest.get(slot)
+        subscriber.latest.set(slot, waiting === undefined ? event : this.coalesce(waiting, event))
+        if (waiting === undefined) subscriber.push(new Latest(slot))
+      }
+      return undefined
     }
     if (!this.isBackpressured(event)) {
-      return Effect.sync(() => {
-        for (const subscriber of this.subscribers) {
-          subscriber.generation++
-          subscriber.push(event)
-        }
-      })
+      for (const subscriber of this.subscribers) {
+        subscriber.generation++
+        subscriber.push(event)
+      }
+      return undefined
     }
     // Each subscriber in turn: one with room takes the event at once; the publisher waits
     // for one without.
-    return Effect.suspend(() => {
-      const waits: Array<Effect.Effect<void>> = []
-      for (const subscriber of this.subscribers) {
-        const wait = subscriber.offerWhenRoom(event)
-        if (wait !== undefined) waits.push(wait)
-      }
-      return waits.length === 0 ? Effect.void : Effect.all(waits, { discard: true })
-    })
+    let waits: Array<Effect.Effect<void>> | undefined
+    for (const subscriber of this.subscribers) {
+      const wait = subscriber.offerWhenRoom(event)
+      if (wait !== undefined) (waits ??= []).push(wait)
+    }
+    return waits === undefined ? undefined : Effect.all(waits, { discard: true })
   }
 
   /** Ends every subscription after the events already published. Idempotent. */
@@ -184,7 +207,7 @@ export class EventHub<A> {
     let ended = false
     let inHand = 0
     const takeBatch = Effect.flatMap(
-      Queue.takeBetween(subscriber.queue, 1, Number.POSITIVE_INFINITY),
+      waitThenTakeAll(subscriber.queue),
       (items) => {
         const events: Array<A> = []
         let backpressured = 0

@@ -325,9 +325,17 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   }
 
   emit(event: URLSessionEvent.TaskEvent): Effect.Effect<void> {
-    const own = this.hub === undefined ? Effect.void : this.hub.publish(event)
-    const forwarded = this.adopted === undefined ? own : Effect.zipRight(own, this.adopted.forwardTo.publish(event))
-    return Effect.zipRight(forwarded, this.environment.sessionEvents.publish(event))
+    return Effect.suspend(() => this.emitNow(event) ?? Effect.void)
+  }
+
+  // Publishes to the task's subscribers, the data task's it became (if any) and the
+  // session's: `undefined` when all took the event at once.
+  private emitNow(event: URLSessionEvent.TaskEvent): Effect.Effect<void> | undefined {
+    const own = this.hub?.offer(event)
+    const forwarded = this.adopted?.forwardTo.offer(event)
+    const session = this.environment.sessionEvents.offer(event)
+    if (own === undefined && forwarded === undefined) return session
+    return Effect.all([own ?? Effect.void, forwarded ?? Effect.void, session ?? Effect.void], { discard: true })
   }
 
   currentURL(): string {
@@ -374,12 +382,12 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private deliverNow(clock: Clock.Clock, chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined {
     this.received += chunk.byteLength
     const delivery = this.delivery
-    const delivered = delivery.reportsData && this.observed()
-      ? Effect.zipRight(
-        this.emit(URLSessionEvent.DidReceiveData({ taskIdentifier: this.taskIdentifier, data: chunk })),
-        Effect.suspend(() => delivery.onData(chunk) ?? Effect.void)
-      )
-      : delivery.onData(chunk)
+    const reporting = delivery.reportsData && this.observed()
+      ? this.emitNow(URLSessionEvent.DidReceiveData({ taskIdentifier: this.taskIdentifier, data: chunk }))
+      : undefined
+    const delivered = reporting === undefined
+      ? delivery.onData(chunk)
+      : Effect.zipRight(reporting, Effect.suspend(() => delivery.onData(chunk) ?? Effect.void))
     if (delivered === undefined) {
       this.lastActivity = clock.unsafeCurrentTimeMillis()
       return undefined
