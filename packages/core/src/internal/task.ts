@@ -445,9 +445,10 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         return { _tag: "Restart", request } as const
       }
       self.expected = loading.response.expectedContentLength
-      if (self.observed()) {
-        yield* self.emit(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
-      }
+      const announcing = self.observed()
+        ? self.emitNow(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
+        : undefined
+      if (announcing !== undefined) yield* announcing
       const disposition = environment.delegate.didReceiveResponse === undefined
         ? "allow"
         : yield* environment.delegate.didReceiveResponse(self, loading.response)
@@ -701,10 +702,13 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     // download task's completion instead, and their stream ends with it.
     if (!this.becameDownload) {
       if (this.observed()) {
-        steps.push(this.emit(URLSessionEvent.DidCompleteWithError({
+        const event = URLSessionEvent.DidCompleteWithError({
           taskIdentifier: this.taskIdentifier,
           error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
-        })))
+        })
+        // After the failed hop's connection is closed, if there is one.
+        const announcing = steps.length === 0 ? this.emitNow(event) : this.emit(event)
+        if (announcing !== undefined) steps.push(announcing)
       }
       if (this.hub !== undefined) steps.push(this.hub.close())
     }
