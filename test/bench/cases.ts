@@ -123,7 +123,8 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
       metric: "req/s",
       columns: ["latency"],
       reference: "undici.request",
-      clients: requestClients,
+      // The floors show what Effect's runtime alone costs (see clients/effectFloor.ts).
+      clients: [...requestClients, "floor: Effect", "floor: Effect+fork"],
       runs: caseRuns,
       job: () => job,
       targets: [

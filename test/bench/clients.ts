@@ -13,6 +13,8 @@ export const clientNames = [
   "undici.fetch",
   "node:http",
   "@effect/platform",
+  "floor: Effect",
+  "floor: Effect+fork",
   "got",
   "axios",
   "curl"
@@ -40,6 +42,10 @@ export const loadClient = async (name: ClientName): Promise<BenchClient> => {
       return (await import("./clients/nodeHttp.js")).make()
     case "@effect/platform":
       return (await import("./clients/effectPlatform.js")).make()
+    case "floor: Effect":
+      return (await import("./clients/effectFloor.js")).make(false)
+    case "floor: Effect+fork":
+      return (await import("./clients/effectFloor.js")).make(true)
     case "got":
       return (await import("./clients/got.js")).make()
     case "axios":
