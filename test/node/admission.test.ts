@@ -1,5 +1,5 @@
 /**
- * Tasks beyond 4 × `httpMaximumConnectionsPerHost` per origin wait for a place without a
+ * Tasks beyond 16 × `httpMaximumConnectionsPerHost` per origin wait for a place without a
  * fiber. What a caller sees must not change: every task completes, in order of resumption;
  * a waiting task is running, can be cancelled and times out (Apple: waiting for a connection
  * is part of the request); one origin's queue never holds up another's; and a session that
@@ -12,11 +12,11 @@ import { Cause, Deferred, Effect, Exit, Fiber, Option, TestClock } from "effect"
 import type * as http from "node:http"
 import { httpServer } from "../fixtures/servers.js"
 
-// One connection per host: four tasks run, the fifth on waits.
+// One connection per host: sixteen tasks run, the seventeenth on waits.
 const oneConnection = NodeURLSession.layer(
   URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({ httpMaximumConnectionsPerHost: 1 }))
 )
-const places = 4
+const places = 16
 
 /** A server that holds every request until `release` is called; `seen` lists the paths in
  * the order they arrived. */
@@ -53,7 +53,7 @@ const codeOf = (exit: Exit.Exit<unknown, { readonly code: string }>) =>
   Exit.isFailure(exit) ? Option.map(Cause.failureOption(exit.cause), (error) => error.code) : Option.none()
 
 describe("tasks waiting for a place on their origin", () => {
-  it.effect("at most 4 × httpMaximumConnectionsPerHost loads of an origin start at once; another origin has its own", () =>
+  it.effect("at most 16 × httpMaximumConnectionsPerHost loads of an origin start at once; another origin has its own", () =>
     Effect.gen(function*() {
       let started = 0
       let maxStarted = 0
@@ -73,33 +73,33 @@ describe("tasks waiting for a place on their origin", () => {
         URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({ httpMaximumConnectionsPerHost: 2 }))
       )
       yield* Effect.gen(function*() {
-        const loads = yield* Effect.forEach(Array.from({ length: 30 }, (_, i) => i), (i) =>
+        const loads = yield* Effect.forEach(Array.from({ length: 40 }, (_, i) => i), (i) =>
           Effect.fork(URLSession.data(`https://busy.test/${i}`)))
-        yield* Effect.repeat(Effect.sync(() => started), { until: (n) => n === 8 })
+        yield* Effect.repeat(Effect.sync(() => started), { until: (n) => n === 32 })
         yield* Effect.yieldNow({ priority: 1 })
-        expect(started).toBe(8)
+        expect(started).toBe(32)
         // Another origin starts at once.
         yield* URLSession.data("https://other.test/")
         yield* Deferred.succeed(gate, undefined)
         yield* Effect.forEach(loads, Fiber.join, { discard: true })
-        expect(maxStarted).toBe(9)
+        expect(maxStarted).toBe(33)
       }).pipe(Effect.provide(session))
     }))
 
   it.scopedLive("more tasks than places: all complete, in the order they were resumed", () =>
     Effect.gen(function*() {
       const server = yield* holdingServer
-      const tasks = yield* Effect.forEach(Array.from({ length: 12 }, (_, i) => i), (i) =>
+      const tasks = yield* Effect.forEach(Array.from({ length: places + 8 }, (_, i) => i), (i) =>
         URLSession.dataTask(`${server.url}/${i}`))
       yield* Effect.forEach(tasks, (task) => task.resume, { discard: true })
       yield* waitUntil(() => server.held() === 1)
       // Every resumed task is running, waiting or not.
-      expect(yield* Effect.forEach(tasks, (task) => task.state)).toEqual(Array(12).fill("running"))
-      expect((yield* URLSession.allTasks).length).toBe(12)
+      expect(yield* Effect.forEach(tasks, (task) => task.state)).toEqual(Array(places + 8).fill("running"))
+      expect((yield* URLSession.allTasks).length).toBe(places + 8)
       server.release()
       const results = yield* Effect.forEach(tasks, (task) => task.await)
-      expect(results.map(({ data }) => new TextDecoder().decode(data))).toEqual(Array(12).fill("ok"))
-      expect(server.seen).toEqual(Array.from({ length: 12 }, (_, i) => `/${i}`))
+      expect(results.map(({ data }) => new TextDecoder().decode(data))).toEqual(Array(places + 8).fill("ok"))
+      expect(server.seen).toEqual(Array.from({ length: places + 8 }, (_, i) => `/${i}`))
     }).pipe(Effect.provide(oneConnection)))
 
   it.scopedLive("a waiting task cancelled gives up its turn: it ends Cancelled, the others complete", () =>
