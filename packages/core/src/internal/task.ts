@@ -1,7 +1,6 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -139,7 +138,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   // mirrors it, so a running task passes without an Effect.
   private gate: Effect.Latch | undefined
   private gateOpen = true
-  private readonly done = Deferred.unsafeMake<A, URLError.URLError>(FiberId.none)
+  // What `await` gives, once the task has completed, and who waits for it meanwhile.
+  private outcome: Exit.Exit<A, URLError.URLError> | undefined
+  private waiters: Array<(outcome: Exit.Exit<A, URLError.URLError>) => void> | undefined
   private stateNow: State = "suspended"
   // Apple's suspend count: a task is created suspended once; every `suspend` needs its own
   // `resume`, and a `resume` with nothing to undo does nothing.
@@ -223,12 +224,30 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return this.eventHub().subscribe
   }
   get await(): Effect.Effect<A, URLError.URLError> {
-    return Effect.onInterrupt(Deferred.await(this.done), () => this.cancel)
+    // Interrupting the caller cancels the task.
+    return this.waitFor((outcome) => outcome, () => this.cancel)
   }
   /** Waits for completion without cancelling when interrupted. */
   get completion(): Effect.Effect<void> {
-    return Effect.ignore(Deferred.await(this.done))
+    return this.waitFor(() => Effect.void, () => Effect.void)
   }
+  // One async step, where a Deferred and `onInterrupt` took several.
+  private waitFor<B, E>(
+    then: (outcome: Exit.Exit<A, URLError.URLError>) => Effect.Effect<B, E>,
+    onInterrupt: () => Effect.Effect<void>
+  ): Effect.Effect<B, E> {
+    return Effect.async<B, E>((resume) => {
+      if (this.outcome !== undefined) return resume(then(this.outcome))
+      const waiter = (outcome: Exit.Exit<A, URLError.URLError>) => resume(then(outcome))
+      ;(this.waiters ??= []).push(waiter)
+      return Effect.suspend(() => {
+        const index = this.waiters?.indexOf(waiter) ?? -1
+        if (index !== -1) this.waiters!.splice(index, 1)
+        return onInterrupt()
+      })
+    })
+  }
+
   isStarted(): boolean {
     return this.started
   }
@@ -719,7 +738,10 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     }
     if (this.delivery.onFinish !== undefined) steps.push(this.delivery.onFinish(outcome))
     const settle = () => {
-      Deferred.unsafeDone(this.done, outcome)
+      this.outcome = outcome
+      const waiters = this.waiters
+      this.waiters = undefined
+      if (waiters !== undefined) for (const waiter of waiters) waiter(outcome)
       this.environment.onFinished(this.taskIdentifier)
     }
     if (steps.length === 0) {
