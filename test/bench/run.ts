@@ -196,6 +196,33 @@ const revision = () => {
   }
 }
 
+/** Runs effectCosts.ts in a process of its own: µs per Effect operation, or null if it failed. */
+const measureEffectCosts = () =>
+  new Promise<Record<string, number> | null>((resolve) => {
+    const child = track(spawn(process.execPath, ["--import", "tsx", path.join(here, "effectCosts.ts")], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "inherit"]
+    }))
+    let output = ""
+    child.stdout?.setEncoding("utf8").on("data", (text: string) => void (output += text))
+    child.once("close", (code) => {
+      try {
+        resolve(code === 0 ? JSON.parse(output.trim().split("\n").pop() ?? "") as Record<string, number> : null)
+      } catch {
+        resolve(null)
+      }
+    })
+  })
+
+const renderEffectCosts = (costs: Record<string, number> | null) =>
+  costs === null
+    ? "What Effect itself costs here: not measured (effectCosts.ts failed)"
+    : [
+      "What Effect itself costs here (effectCosts.ts: µs per operation, 64 at a time; a whole",
+      "undici.request GET is about 1e6 / its case 1b req/s µs):",
+      ...Object.entries(costs).map(([name, micros]) => `  ${name.padEnd(36)} ${String(micros).padStart(5)} µs`)
+    ].join("\n")
+
 const selected = (settings: Settings.Settings, definition: Case) =>
   settings.cases === null ||
   settings.cases.some((id) => id === definition.id || id === definition.id.replace(/[a-z]$/, ""))
@@ -253,6 +280,9 @@ const main = async () => {
     console.log(`${renderCase(definition, report)}\n`)
   }
 
+  const effectCosts = await measureEffectCosts()
+  console.log(`${renderEffectCosts(effectCosts)}\n`)
+
   const wallSeconds = (performance.now() - started) / 1000
   const targets = reports.flatMap((report) => report.targets.map((target) => ({ case: report.id, ...target })))
   const count = (status: string) => targets.filter((target) => target.status === status).length
@@ -273,7 +303,8 @@ const main = async () => {
           machine,
           loadAverageAtStart: loadAtStart,
           settings,
-          cases: reports
+          cases: reports,
+          effectCosts
         },
         null,
         2
