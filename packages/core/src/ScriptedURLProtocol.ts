@@ -25,6 +25,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { chunkPull } from "./internal/chunkPull.js"
 import * as URLError from "./URLError.js"
 import type { Loading, URLProtocol } from "./URLProtocol.js"
 import type { URLRequest } from "./URLRequest.js"
@@ -105,16 +106,13 @@ export const respond = (response: Response): Script => (request) => {
     statusCode: response.statusCode ?? 200,
     headers: { "content-length": String(length), ...lowerCased(response.headers ?? {}) }
   })
-  const body = response.cutAfter === undefined
-    ? Stream.fromIterable(chunks)
-    : Stream.concat(
-      Stream.fromIterable(truncate(chunks, response.cutAfter)),
-      Stream.fail(URLError.make("NetworkConnectionLost", {
-        failingURL: request.url,
-        message: `The scripted connection was cut after ${response.cutAfter} bytes`
-      }))
-    )
-  const loading = Effect.succeed({ response: head, body })
+  const cut = response.cutAfter === undefined ? undefined : URLError.make("NetworkConnectionLost", {
+    failingURL: request.url,
+    message: `The scripted connection was cut after ${response.cutAfter} bytes`
+  })
+  const sent = response.cutAfter === undefined ? chunks : truncate(chunks, response.cutAfter)
+  const body = cut === undefined ? Stream.fromIterable(sent) : Stream.concat(Stream.fromIterable(sent), Stream.fail(cut))
+  const loading = Effect.sync(() => ({ response: head, body, pull: chunkPull(sent, cut) }))
   return response.delay === undefined ? loading : Effect.delay(loading, response.delay)
 }
 

@@ -6,6 +6,7 @@ import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
 import type { URLProtocol } from "../URLProtocol.js"
 import { URLResponse } from "../URLResponse.js"
+import { chunkPull } from "./chunkPull.js"
 
 /**
  * `data:` URLs (RFC 2397): `data:[<media type>][;base64],<data>`. The media type defaults to
@@ -27,7 +28,8 @@ export const dataProtocol: URLProtocol = {
           expectedContentLength: parsed.data.byteLength,
           suggestedFilename: "Unknown"
         }),
-        body: parsed.data.byteLength === 0 ? Stream.empty : Stream.succeed(parsed.data)
+        body: parsed.data.byteLength === 0 ? Stream.empty : Stream.succeed(parsed.data),
+        pull: chunkPull([parsed.data])
       })
     })
 }
