@@ -30,6 +30,10 @@ import type { TaskEvent } from "./URLSessionEvent.js"
 export type State = "suspended" | "running" | "canceling" | "completed"
 
 /**
+ * A live handle on one task, like Apple's task objects: pass it by reference. Its members are
+ * read from the task when asked for (they are accessors of the task's class), so a copy made
+ * by spreading (`{ ...task }`) has none of them; wrap the handle instead.
+ *
  * @since 0.1.0
  * @category models
  */

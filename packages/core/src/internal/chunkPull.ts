@@ -12,9 +12,9 @@ export const chunkPull = (
 ): Effect.Effect<Option.Option<Uint8Array>, URLError> => {
   let next = 0
   return Effect.suspend(() => {
-    while (next < chunks.length) {
+    if (next < chunks.length) {
       const chunk = chunks[next++]!
-      if (chunk.byteLength > 0) return Effect.succeed(Option.some(chunk))
+      return Effect.succeed(Option.some(chunk))
     }
     return failure === undefined ? Effect.succeedNone : Effect.fail(failure)
   })

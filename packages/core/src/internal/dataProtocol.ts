@@ -29,7 +29,7 @@ export const dataProtocol: URLProtocol = {
           suggestedFilename: "Unknown"
         }),
         body: parsed.data.byteLength === 0 ? Stream.empty : Stream.succeed(parsed.data),
-        pull: chunkPull([parsed.data])
+        pull: chunkPull(parsed.data.byteLength === 0 ? [] : [parsed.data])
       })
     })
 }

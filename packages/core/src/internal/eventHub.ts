@@ -13,16 +13,27 @@ const subscriberCapacity = 16
 // At least one item, and what else is queued by the next turn of the event loop: a consumer
 // ahead of its publishers would otherwise wake for every item or two (a waiting taker is
 // handed one item; tasks progress one network callback at a time), paying a stream step for
-// each. A timer, not the Clock: the wait is for other callbacks to run, in any Clock.
-const waitThenTakeAll = <A>(queue: Queue.Queue<A>): Effect.Effect<Iterable<A>> =>
-  Effect.flatMap(Queue.takeUpTo(queue, Number.POSITIVE_INFINITY), (items) =>
-    Chunk.isNonEmpty(items)
-      ? Effect.succeed(items)
-      : Effect.flatMap(Queue.take(queue), (first) =>
-        Effect.zipRight(
-          nextTurn,
-          Effect.map(Queue.takeAll(queue), (rest) => Chunk.prepend(rest, first))
-        )))
+// each. A timer, not the Clock: the wait is for other callbacks to run, in any Clock. The
+// item taken before the wait is held, so a pull interrupted during the wait loses nothing:
+// the next pull gives it first.
+const batchesOf = <A>(queue: Queue.Queue<A>): Effect.Effect<Iterable<A>> => {
+  let held: Chunk.Chunk<A> = Chunk.empty()
+  const heldAndRest = Effect.map(Queue.takeAll(queue), (rest) => {
+    const batch = Chunk.appendAll(held, rest)
+    held = Chunk.empty()
+    return batch
+  })
+  const waitForFirst = Effect.flatMap(Queue.take(queue), (first) => {
+    held = Chunk.of(first)
+    return Effect.zipRight(nextTurn, heldAndRest)
+  })
+  return Effect.suspend(() =>
+    Chunk.isNonEmpty(held) ? heldAndRest : Effect.flatMap(
+      Queue.takeUpTo(queue, Number.POSITIVE_INFINITY),
+      (items) => Chunk.isNonEmpty(items) ? Effect.succeed(items) : waitForFirst
+    )
+  )
+}
 
 const nextTurn = Effect.async<void>((resume) => {
   const timer = setTimeout(() => resume(Effect.void), 0)
@@ -63,7 +74,15 @@ class Subscriber<A> {
       this.push(event)
       return undefined
     }
+    // Checked again when the wait starts: the publisher waits for its subscribers one after
+    // another, and this one may have caught up (and asks for nothing more) meanwhile.
     return Effect.async<void>((resume) => {
+      if (this.room > 0) {
+        this.room--
+        this.generation++
+        this.push(event)
+        return resume(Effect.void)
+      }
       const waiter = () => {
         this.generation++
         this.push(event)
@@ -207,7 +226,7 @@ export class EventHub<A> {
     let ended = false
     let inHand = 0
     const takeBatch = Effect.flatMap(
-      waitThenTakeAll(subscriber.queue),
+      batchesOf(subscriber.queue),
       (items) => {
         const events: Array<A> = []
         let backpressured = 0

@@ -168,8 +168,6 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private lastActivity = 0
   // Set once the task has handed its load over to the download task it became.
   private becameDownload = false
-  // Whether anybody asked for the task's events (see `run`).
-  private eventsAsked: boolean
   // The scope of the hop under way: closed when the hop ends (by `complete` if it fails),
   // unless the hop handed its load over.
   private hopScope: Scope.CloseableScope | undefined
@@ -190,7 +188,6 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   ) {
     this.adopted = options.adopted
     this.upload = options.upload
-    this.eventsAsked = options.adopted !== undefined
     this.requestNow = originalRequest
     this.originalURL = originalRequest.url
     this.delivery = makeDelivery(this)
@@ -220,7 +217,6 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return Effect.sync(() => this.expectedToSend)
   }
   get events(): Stream.Stream<URLSessionEvent.TaskEvent> {
-    this.eventsAsked = true
     return this.eventHub().subscribe
   }
   get await(): Effect.Effect<A, URLError.URLError> {
@@ -266,7 +262,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         this.started = true
         // A download task made from a running data task goes on, as that task would have.
         if (this.environment.isInvalidated() && this.adopted === undefined) {
-          return Effect.zipRight(Effect.yieldNow(), this.complete(Exit.interrupt(FiberId.none)))
+          return Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => this.complete(Exit.interrupt(FiberId.none))))
         }
         return this.start()
       }
@@ -622,8 +618,20 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return Effect.flatMap(Scope.make(), (scope) => {
       this.hopScope = scope
       return Effect.flatMap(withScope(scope, hop(scope)), (result) => {
-        this.hopScope = undefined
-        return this.becameDownload ? Effect.succeed(result) : Effect.as(Scope.close(scope, Exit.void), result)
+        if (this.becameDownload) {
+          this.hopScope = undefined
+          return Effect.succeed(result)
+        }
+        // Whole, or `complete` closes it: a cancel landing half way must not skip finalizers.
+        return Effect.as(
+          Effect.uninterruptible(Effect.zipRight(
+            Scope.close(scope, Exit.void),
+            Effect.sync(() => {
+              this.hopScope = undefined
+            })
+          )),
+          result
+        )
       })
     })
   }
@@ -765,9 +773,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   }
 
   // A cancel that lands between `resume` and the fork has completed the task already.
-  // Yielding first lets a subscriber forked just before `resume` subscribe before the
-  // task's first event (setting up a stream takes it more than one turn of the scheduler);
-  // only a task somebody asked the events of needs it.
+  // Yielding first lets a subscriber to the task's or the session's events, forked just
+  // before `resume`, subscribe before the task's first event (setting up a stream takes it
+  // more than one turn of the scheduler; a load from memory publishes within one).
   private run(): Effect.Effect<void> {
     return Effect.withFiberRuntime<A, URLError.URLError>((fiber) => {
       if (this.completed) return Effect.interrupt
@@ -775,7 +783,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const watching = this.watchTimeouts(clock)
       const loading = watching === undefined ? this.load(clock) : Effect.zipRight(watching, this.load(clock))
-      return this.eventsAsked ? Effect.zipRight(Effect.yieldNow(), loading) : loading
+      return Effect.zipRight(Effect.yieldNow(), loading)
     }).pipe(
       Effect.onExit((exit) => Effect.suspend(() => this.complete(exit))),
       Effect.ignore
