@@ -20,6 +20,8 @@ export type Job =
     readonly warmup: number
     readonly count: number
     readonly concurrency: number
+    /** Each run starts from a collected heap: where RSS growth is a target (see `prepare`). */
+    readonly collectBeforeRuns: boolean
   }
   | {
     readonly kind: "download"
@@ -118,8 +120,11 @@ export const prepare = async (client: BenchClient, job: Job): Promise<Prepared |
     run: async (index) => {
       const serverBefore = await serverCpuSeconds(job.statsURL)
       // An idle child gives memory back while the others take their turns, so each run's
-      // growth is taken from just before it, not from the baseline after the warm-up.
-      collectGarbage()
+      // growth is taken from just before it, not from the baseline after the warm-up. A
+      // forced full collection also throws away optimised code that refers to objects it
+      // frees (V8's "weak objects" deoptimisations), so the run after it runs partly cold:
+      // the request-rate cases skip it and measure a warm process, as a server is.
+      if (job.kind !== "get" || job.collectBeforeRuns) collectGarbage()
       const rssBefore = process.memoryUsage.rss()
       const tracker = PeakRss.track()
       const start = performance.now()

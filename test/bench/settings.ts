@@ -45,7 +45,7 @@ export const fromEnvironment = (): Settings => ({
   runs: process.env.BENCH_RUNS === undefined ? null : Math.round(numberFrom("BENCH_RUNS", 1)),
   downloadBytes: Math.round(numberFrom("BENCH_DOWNLOAD_MIB", 1024) * MiB),
   downloadOthersBytes: Math.round(numberFrom("BENCH_DOWNLOAD_OTHERS_MIB", 1024) * MiB),
-  uploadBytes: Math.round(numberFrom("BENCH_UPLOAD_MIB", 256) * MiB),
+  uploadBytes: Math.round(numberFrom("BENCH_UPLOAD_MIB", 1024) * MiB),
   manyTasks: Math.round(numberFrom("BENCH_TASKS", 10_000)),
   cases: listFrom("BENCH_CASES"),
   clients: listFrom("BENCH_CLIENTS"),
