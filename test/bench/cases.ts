@@ -113,8 +113,7 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
       statsURL,
       warmup: count(2000),
       count: count(2000),
-      concurrency,
-      collectBeforeRuns: false
+      concurrency
     }
     const caseRuns = runs(5)
     return {
@@ -214,8 +213,7 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
     statsURL,
     warmup: count(500),
     count: settings.manyTasks,
-    concurrency: settings.manyTasks,
-    collectBeforeRuns: true
+    concurrency: settings.manyTasks
   }
   const manyRuns = runs(2)
   const manyTasks: Case = {
@@ -237,8 +235,7 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
     statsURL,
     warmup: count(1000),
     count: count(1000),
-    concurrency: 64,
-    collectBeforeRuns: false
+    concurrency: 64
   }
   const eventsRuns = runs(5)
   const events: Case = {

@@ -231,7 +231,7 @@ const main = async () => {
   const started = performance.now()
   const settings = Settings.fromEnvironment()
   directory = fs.mkdtempSync(path.join(os.tmpdir(), "urlsession-bench-"))
-  const warmupBytes = 16 * MiB
+  const warmupBytes = 128 * MiB
   const uploadFile = path.join(directory, "upload.bin")
   const warmupUploadFile = path.join(directory, "upload-warmup.bin")
 
