@@ -112,7 +112,7 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
       url: small,
       statsURL,
       warmup: count(2000),
-      count: count(2000),
+      count: count(5000),
       concurrency
     }
     const caseRuns = runs(5)
@@ -234,7 +234,7 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
     url: small,
     statsURL,
     warmup: count(1000),
-    count: count(1000),
+    count: count(2000),
     concurrency: 64
   }
   const eventsRuns = runs(5)
