@@ -186,9 +186,9 @@ describe("a followed hop's scope is closed whole", () => {
     }))
 })
 
-describe("a subscription's pull takes an event, then waits a turn for more", () => {
-  // The first event is taken from the queue before the 0 ms timer; a pull interrupted during
-  // the timer keeps it for the next pull.
+describe("a subscription's pull waits for an event, then a turn for more", () => {
+  // A pull takes events only in the step that returns them: one interrupted while it waits
+  // (for the first event, or the 0 ms timer after it) leaves them for the next pull.
   it.scopedLive("a pull of a task's events interrupted as an event arrives loses no event", () =>
     Effect.gen(function*() {
       const task = yield* URLSession.dataTask("https://example.test/")
@@ -209,8 +209,8 @@ describe("a subscription's pull takes an event, then waits a turn for more", () 
 })
 
 describe("scripted bodies", () => {
-  // chunkPull skips empty chunks; ScriptedURLProtocol documents "each chunk is delivered as
-  // one DidReceiveData": an empty one too.
+  // ScriptedURLProtocol documents "each chunk is delivered as one DidReceiveData": an empty
+  // one too.
   it.live("ScriptedURLProtocol: an empty chunk of a scripted body is still one DidReceiveData", () =>
     Effect.gen(function*() {
       const task = yield* URLSession.dataTask("https://example.test/")

@@ -30,9 +30,10 @@ import type { TaskEvent } from "./URLSessionEvent.js"
 export type State = "suspended" | "running" | "canceling" | "completed"
 
 /**
- * A live handle on one task, like Apple's task objects: pass it by reference. Its members are
- * read from the task when asked for (they are accessors of the task's class), so a copy made
- * by spreading (`{ ...task }`) has none of them; wrap the handle instead.
+ * A live handle on one task, like Apple's task objects: pass it by reference. Its Effects are
+ * accessors of the task's class, read from the task when asked for, so a copy made by
+ * spreading (`{ ...task }`) keeps `taskIdentifier` and `originalRequest` but none of the
+ * Effects; wrap the handle instead.
  *
  * @since 0.1.0
  * @category models

@@ -1,39 +1,12 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 
 const End: unique symbol = Symbol.for("@urlsession/core/EventHub/End")
 
 // A subscriber may lag this many backpressured events behind before their publisher waits.
 const subscriberCapacity = 16
-
-
-// At least one item, and what else is queued by the next turn of the event loop: a consumer
-// ahead of its publishers would otherwise wake for every item or two (a waiting taker is
-// handed one item; tasks progress one network callback at a time), paying a stream step for
-// each. A timer, not the Clock: the wait is for other callbacks to run, in any Clock. The
-// item taken before the wait is held, so a pull interrupted during the wait loses nothing:
-// the next pull gives it first.
-const batchesOf = <A>(queue: Queue.Queue<A>): Effect.Effect<Iterable<A>> => {
-  let held: Chunk.Chunk<A> = Chunk.empty()
-  const heldAndRest = Effect.map(Queue.takeAll(queue), (rest) => {
-    const batch = Chunk.appendAll(held, rest)
-    held = Chunk.empty()
-    return batch
-  })
-  const waitForFirst = Effect.flatMap(Queue.take(queue), (first) => {
-    held = Chunk.of(first)
-    return Effect.zipRight(nextTurn, heldAndRest)
-  })
-  return Effect.suspend(() =>
-    Chunk.isNonEmpty(held) ? heldAndRest : Effect.flatMap(
-      Queue.takeUpTo(queue, Number.POSITIVE_INFINITY),
-      (items) => Chunk.isNonEmpty(items) ? Effect.succeed(items) : waitForFirst
-    )
-  )
-}
 
 const nextTurn = Effect.async<void>((resume) => {
   const timer = setTimeout(() => resume(Effect.void), 0)
@@ -45,7 +18,12 @@ class Latest {
   constructor(readonly key: string) {}
 }
 
+type Item<A> = A | Latest | typeof End
+
 class Subscriber<A> {
+  // What the subscriber has not taken yet, and the wait of its pull for something to come.
+  private items: Array<Item<A>> = []
+  private wake: (() => void) | undefined
   /** The latest coalesced event per key, not yet taken by the subscriber. */
   readonly latest = new Map<string, A>()
   /** Counts the other events queued: coalescing never reaches across one of them. */
@@ -57,13 +35,51 @@ class Subscriber<A> {
   private readonly waiting: Array<() => void> = []
 
   constructor(
-    readonly queue: Queue.Queue<A | Latest | typeof End>,
     readonly isBackpressured: (item: A) => boolean
   ) {}
 
-  /** Queues `event` (not backpressured, or coalesced). */
-  push(event: A | Latest): void {
-    this.queue.unsafeOffer(event)
+  /** Queues `item` (an event not backpressured, a coalesced one, or the end). */
+  push(item: Item<A>): void {
+    this.items.push(item)
+    const wake = this.wake
+    this.wake = undefined
+    if (wake !== undefined) wake()
+  }
+
+  /**
+   * At least one item, and what else is queued by the next turn of the event loop: a
+   * consumer ahead of its publishers would otherwise wake for every item or two (tasks
+   * progress one network callback at a time), paying a stream step for each. A timer, not
+   * the Clock: the wait is for other callbacks to run, in any Clock. Items are taken only
+   * in the step that returns them, never before a wait: an interrupted pull loses nothing.
+   */
+  get takeBatch(): Effect.Effect<Array<Item<A>>> {
+    return Effect.suspend(() =>
+      this.items.length > 0 ? Effect.succeed(this.takeAll()) : Effect.zipRight(
+        this.whenNonEmpty,
+        Effect.zipRight(nextTurn, Effect.sync(() => this.takeAll()))
+      )
+    )
+  }
+
+  private takeAll(): Array<Item<A>> {
+    const items = this.items
+    this.items = []
+    return items
+  }
+
+  private readonly whenNonEmpty = Effect.async<void>((resume) => {
+    if (this.items.length > 0) return resume(Effect.void)
+    this.wake = () => resume(Effect.void)
+    return Effect.sync(() => {
+      this.wake = undefined
+    })
+  })
+
+  /** Drops what was not taken: the subscription ended. */
+  clear(): void {
+    this.items = []
+    this.wake = undefined
   }
 
   /** Queues a backpressured event now if there is room (`undefined`), or once there is. */
@@ -188,7 +204,7 @@ export class EventHub<A> {
   closeNow(): void {
     if (this.closed) return
     this.closed = true
-    for (const subscriber of this.subscribers) subscriber.queue.unsafeOffer(End)
+    for (const subscriber of this.subscribers) subscriber.push(End)
   }
 
   /** Built when first asked for: most hubs (a task's, with nobody listening) never are. */
@@ -200,18 +216,17 @@ export class EventHub<A> {
 
   private makeSubscription = (): Stream.Stream<A> => Stream.unwrapScoped(
     Effect.acquireRelease(
-      Effect.flatMap(Queue.unbounded<A | Latest | typeof End>(), (queue) =>
-        Effect.sync(() => {
-          if (this.closed) return undefined
-          const subscriber = new Subscriber<A>(queue, this.isBackpressured)
-          this.subscribers.add(subscriber)
-          return subscriber
-        })),
+      Effect.sync(() => {
+        if (this.closed) return undefined
+        const subscriber = new Subscriber<A>(this.isBackpressured)
+        this.subscribers.add(subscriber)
+        return subscriber
+      }),
       (subscriber) =>
-        subscriber === undefined ? Effect.void : Effect.suspend(() => {
+        subscriber === undefined ? Effect.void : Effect.sync(() => {
           this.subscribers.delete(subscriber)
           subscriber.leave()
-          return Queue.shutdown(subscriber.queue)
+          subscriber.clear()
         })
     ).pipe(
       Effect.map((subscriber) => subscriber === undefined ? Stream.empty : this.eventsOf(subscriber))
@@ -225,8 +240,8 @@ export class EventHub<A> {
   private eventsOf(subscriber: Subscriber<A>): Stream.Stream<A> {
     let ended = false
     let inHand = 0
-    const takeBatch = Effect.flatMap(
-      batchesOf(subscriber.queue),
+    const takeBatch = Effect.map(
+      subscriber.takeBatch,
       (items) => {
         const events: Array<A> = []
         let backpressured = 0
@@ -246,7 +261,7 @@ export class EventHub<A> {
           events.push(event)
         }
         inHand = backpressured
-        return Effect.succeed(Chunk.unsafeFromArray(events))
+        return Chunk.unsafeFromArray(events)
       }
     )
     const releaseInHand = Effect.sync(() => {

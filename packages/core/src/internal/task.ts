@@ -262,7 +262,10 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         this.started = true
         // A download task made from a running data task goes on, as that task would have.
         if (this.environment.isInvalidated() && this.adopted === undefined) {
-          return Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => this.complete(Exit.interrupt(FiberId.none))))
+          // Started now: interrupting the caller must not leave it without a completion.
+          return Effect.uninterruptible(
+            Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => this.complete(Exit.interrupt(FiberId.none))))
+          )
         }
         return this.start()
       }
@@ -756,7 +759,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       settle()
       return Effect.void
     }
-    return Effect.zipRight(Effect.all(steps, { discard: true }), Effect.sync(settle))
+    // Whole, whoever runs it (a cancel, the watchdog): `completed` is set already, so steps
+    // cut short would leave the task's waiters waiting for ever.
+    return Effect.uninterruptible(Effect.zipRight(Effect.all(steps, { discard: true }), Effect.sync(settle)))
   }
 
   private enrich(error: URLError.URLError): URLError.URLError {
