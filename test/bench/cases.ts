@@ -113,7 +113,8 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
       statsURL,
       warmup: count(2000),
       count: count(5000),
-      concurrency
+      concurrency,
+      collectBeforeRuns: false
     }
     const caseRuns = runs(5)
     return {
@@ -213,7 +214,8 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
     statsURL,
     warmup: count(500),
     count: settings.manyTasks,
-    concurrency: settings.manyTasks
+    concurrency: settings.manyTasks,
+    collectBeforeRuns: true
   }
   const manyRuns = runs(2)
   const manyTasks: Case = {
@@ -235,7 +237,8 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
     statsURL,
     warmup: count(1000),
     count: count(2000),
-    concurrency: 64
+    concurrency: 64,
+    collectBeforeRuns: false
   }
   const eventsRuns = runs(5)
   const events: Case = {

@@ -20,6 +20,8 @@ export type Job =
     readonly warmup: number
     readonly count: number
     readonly concurrency: number
+    /** Each run starts from a collected heap: where RSS growth is a target (see `prepare`). */
+    readonly collectBeforeRuns: boolean
   }
   | {
     readonly kind: "download"
@@ -109,22 +111,23 @@ export const prepare = async (client: BenchClient, job: Job): Promise<Prepared |
   if (typeof perform === "string") return perform
   await perform(0, true)
   collectGarbage()
-  const baselineRss = process.memoryUsage.rss()
   return {
     ready: {
       type: "ready",
-      baselineRss,
+      baselineRss: process.memoryUsage.rss(),
       peakRssMethod: client.helperPeakRss === undefined ? PeakRss.method : "helper process (/usr/bin/time)"
     },
     run: async (index) => {
       const serverBefore = await serverCpuSeconds(job.statsURL)
-      // No collection before a run: a forced full collection throws away optimised code that
-      // refers to the objects it frees (V8's "weak objects" deoptimisations), and the run
-      // after it runs partly cold (urlsession's downloads at a third of their speed, see
-      // README.md). Growth is taken from the lower of the collected baseline after the
-      // warm-up and the RSS just before the run (an idle child gives memory back while the
-      // others take their turns): garbage left by earlier runs counts as growth.
-      const rssBefore = Math.min(baselineRss, process.memoryUsage.rss())
+      // Where RSS growth is a target (transfers, many tasks), each run starts from a
+      // collected heap: an idle child gives memory back while the others take their turns,
+      // so growth is taken from just before the run. The request-rate cases skip it: a
+      // forced full collection throws away optimised code that refers to the objects it
+      // frees (V8's "weak objects" deoptimisations, `--trace-deopt`), and every client then
+      // runs partly cold for thousands of requests; they measure a warm process, as a
+      // server is.
+      if (job.kind !== "get" || job.collectBeforeRuns) collectGarbage()
+      const rssBefore = process.memoryUsage.rss()
       const tracker = PeakRss.track()
       const start = performance.now()
       const figures = await perform(index, false)
