@@ -208,6 +208,24 @@ describe("a subscription's pull waits for an event, then a turn for more", () =>
     }).pipe(Effect.provide(ScriptedURLProtocol.layer(ScriptedURLProtocol.respond({ body: "hello" })))))
 })
 
+describe("a pull interrupted without waiting for it, then another", () => {
+  // The first pull's cleanup may run after the second has started waiting: it must not
+  // take the second one's waker with it.
+  it.scopedLive("the second pull wakes for the task's events", () =>
+    Effect.gen(function*() {
+      const task = yield* URLSession.dataTask("https://example.test/")
+      const pull = yield* Stream.toPull(task.events)
+      const first = yield* Effect.fork(pull)
+      yield* Effect.yieldNow()
+      yield* Fiber.interruptFork(first)
+      const second = yield* Effect.fork(pull)
+      yield* Effect.sleep("10 millis")
+      yield* task.resume
+      const woke = yield* Effect.exit(Effect.timeout(Fiber.join(second), "1 second"))
+      expect(Exit.isSuccess(woke)).toBe(true)
+    }).pipe(Effect.provide(ScriptedURLProtocol.layer(ScriptedURLProtocol.respond({ body: "hello" })))))
+})
+
 describe("scripted bodies", () => {
   // ScriptedURLProtocol documents "each chunk is delivered as one DidReceiveData": an empty
   // one too.

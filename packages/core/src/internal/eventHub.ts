@@ -68,11 +68,14 @@ class Subscriber<A> {
     return items
   }
 
+  // An interrupted wait clears its own waker only: its cleanup may run after the next pull
+  // has set one.
   private readonly whenNonEmpty = Effect.async<void>((resume) => {
     if (this.items.length > 0) return resume(Effect.void)
-    this.wake = () => resume(Effect.void)
+    const wake = () => resume(Effect.void)
+    this.wake = wake
     return Effect.sync(() => {
-      this.wake = undefined
+      if (this.wake === wake) this.wake = undefined
     })
   })
 

@@ -83,7 +83,8 @@ export interface TaskEnvironment {
   readonly protocols: ReadonlyArray<URLProtocol>
   readonly delegate: URLSessionDelegate
   readonly sessionEvents: EventHub<URLSessionEvent.URLSessionEvent>
-  /** Forks a task's fiber; the session cancels its unfinished tasks when it ends. */
+  /** Forks a task's fiber, interruptible whatever the caller's region (`resume` is not); the
+   * session cancels its unfinished tasks when it ends. */
   readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<Fiber.RuntimeFiber<void>>
   readonly onFinished: (taskIdentifier: number) => void
   /** An invalidated session starts no task: one resumed then completes with `Cancelled`. */
@@ -250,8 +251,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
 
   // The task's fiber yields before loading (see `run`). A task that completes at once,
   // without a fiber, yields first for the same reason.
+  // Whole: once it has marked the task started, the task must get a fiber or a completion.
   get resume(): Effect.Effect<void> {
-    return Effect.suspend(() => {
+    return Effect.uninterruptible(Effect.suspend(() => {
       if (this.stateNow === "completed" || this.stateNow === "canceling" || this.suspendCount === 0) {
         return Effect.void
       }
@@ -262,10 +264,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         this.started = true
         // A download task made from a running data task goes on, as that task would have.
         if (this.environment.isInvalidated() && this.adopted === undefined) {
-          // Started now: interrupting the caller must not leave it without a completion.
-          return Effect.uninterruptible(
-            Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => this.complete(Exit.interrupt(FiberId.none))))
-          )
+          return Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => this.complete(Exit.interrupt(FiberId.none))))
         }
         return this.start()
       }
@@ -274,7 +273,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         this.gateOpen = true
         return this.gate === undefined ? Effect.void : this.gate.open
       })
-    })
+    }))
   }
 
   get suspend(): Effect.Effect<void> {
