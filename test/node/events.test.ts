@@ -4,27 +4,12 @@ import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Effect, Fiber, Option, Stream } from "effect"
 import { collectCompletions } from "../fixtures/events.js"
 import { patterned, sha256 } from "../fixtures/files.js"
-import { httpServer } from "../fixtures/servers.js"
+import { bodyServer, httpServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
 
 type Event = URLSessionEvent.URLSessionEvent
 const tagsOf = (events: ReadonlyArray<Event>) => events.map((event) => event._tag)
-
-const bodyServer = (body: Buffer) =>
-  httpServer((_, response) => {
-    response.writeHead(200, { "Content-Length": String(body.length), "Content-Type": "application/octet-stream" })
-    let offset = 0
-    const writeMore = () => {
-      while (offset < body.length) {
-        const piece = body.subarray(offset, offset + 16 * 1024)
-        offset += piece.length
-        if (!response.write(piece)) return void response.once("drain", writeMore)
-      }
-      response.end()
-    }
-    writeMore()
-  })
 
 describe("events", () => {
   it.scoped("a subscriber that subscribes before resume sees every event in Apple's order", () =>

@@ -9,24 +9,9 @@ import type { URLProtocol } from "@urlsession/core/URLProtocol"
 import { NodeURLSession } from "@urlsession/node"
 import { Cause, Chunk, Deferred, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { patterned } from "../fixtures/files.js"
-import { httpServer } from "../fixtures/servers.js"
+import { bodyServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
-
-const bodyServer = (body: Buffer) =>
-  httpServer((_, response) => {
-    response.writeHead(200, { "Content-Length": String(body.length), "Content-Type": "application/octet-stream" })
-    let offset = 0
-    const writeMore = () => {
-      while (offset < body.length) {
-        const piece = body.subarray(offset, offset + 16 * 1024)
-        offset += piece.length
-        if (!response.write(piece)) return void response.once("drain", writeMore)
-      }
-      response.end()
-    }
-    writeMore()
-  })
 
 const sleep = (millis: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, millis)))
 
