@@ -44,6 +44,9 @@ export interface Loading {
 export interface Client {
   /** Request body bytes went out: the task's idle timer is re-armed by bytes sent too. */
   readonly didSendBodyData: (bytes: number) => void
+  /** Bytes of the final response's head arrived: they re-arm the idle timer as body bytes
+   * do. Interim (1xx) heads are not reported: they must not keep a silent server alive. */
+  readonly didReceiveHeadData: (bytes: number) => void
   /** Runs `effect` once the task is not suspended: read request body chunks behind it, so
    * that a suspended upload sends nothing. */
   readonly whenResumed: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>

@@ -438,6 +438,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       const protocol = yield* self.selectProtocol(url)
       const loading = yield* protocol.startLoading(self.requestNow, url, {
         whenResumed: (effect) => self.whenResumed(effect),
+        didReceiveHeadData: () => {
+          self.lastActivity = clock.unsafeCurrentTimeMillis()
+        },
         didSendBodyData: (bytes) => {
           self.lastActivity = clock.unsafeCurrentTimeMillis()
           self.sent += bytes

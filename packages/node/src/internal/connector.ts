@@ -1,8 +1,12 @@
 import type { Socket } from "node:net"
 import { buildConnector } from "undici"
+import { finishParsingBeforeClose } from "./parserAtClose.js"
+import * as ResponseHeadReader from "./responseHeadReader.js"
 
 /**
- * undici's connector, plus a memory of the TLS alerts each connection received.
+ * undici's connector, plus a memory of the TLS alerts each connection received, and the
+ * guards each connection needs around undici's HTTP/1 parser (`responseHeadReader.ts`,
+ * `parserAtClose.ts`).
  *
  * When a TLS 1.3 server rejects the client after the handshake (no client certificate, a
  * certificate it does not accept) the alert arrives as a socket error that undici replaces
@@ -25,7 +29,11 @@ export const make = (options: buildConnector.BuildOptions): Connector => {
     connect: (connectOptions, callback) =>
       connect(connectOptions, (...args) => {
         const socket = args[1]
-        if (socket !== null && socket !== undefined) rememberAlerts(socket, alerts)
+        if (socket !== null && socket !== undefined) {
+          rememberAlerts(socket, alerts)
+          ResponseHeadReader.watch(socket)
+          finishParsingBeforeClose(socket)
+        }
         callback(...args)
       }),
     alertBehind: (error) => {

@@ -15,6 +15,7 @@ import * as BodyStream from "./bodyStream.js"
 import * as ContentDecoding from "./contentDecoding.js"
 import { toURLError } from "./nodeErrors.js"
 import * as ReadableBody from "./readableBody.js"
+import * as ResponseHeadReader from "./responseHeadReader.js"
 
 /**
  * `http:` and `https:` over an undici dispatcher (the session's `Agent`).
@@ -48,7 +49,7 @@ export const make = (
       const { body, headers, statusCode } = yield* Effect.uninterruptibleMask((restore) =>
         restore(Effect.async<Dispatcher.ResponseData, URLError.URLError>((resume) => {
           const signal = new Abort()
-          dispatcher.request({
+          ResponseHeadReader.reportingHeadBytes(client.didReceiveHeadData, () => dispatcher.request({
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method: request.method as Dispatcher.HttpMethod,
@@ -58,7 +59,7 @@ export const make = (
             // megabyte, and keep the socket read while a chunk is being written to disk.
             highWaterMark: bodyBufferSize,
             signal
-          }).then(
+          })).then(
             (data) => {
               if (signal.aborted) data.body.destroy()
               else resume(Effect.succeed(data))
@@ -82,9 +83,10 @@ export const make = (
         )
       )
       const response = URLResponse.fromHTTPHead({ url: url.href, statusCode, headers })
-      const codings = hasNoBody(request.method, statusCode, response.headers["content-length"])
-        ? []
-        : ContentDecoding.parseContentEncoding(response.headers["content-encoding"])
+      if (hasNoBody(request.method, statusCode, response.headers["content-length"])) {
+        return ReadableBody.empty(response, body)
+      }
+      const codings = ContentDecoding.parseContentEncoding(response.headers["content-encoding"])
       if (codings === undefined || codings.length === 0) {
         return ReadableBody.loading(response, body, failure)
       }
@@ -117,8 +119,8 @@ const wireHeaders = (request: URLRequest.URLRequest) => {
   return headers
 }
 
-// RFC 9110 §6.4.1: a response to HEAD, a 204 and a 304 have no body, whatever their
-// Content-Encoding says; nor does one that announces zero bytes.
+// RFC 9112 §6.3: a response to HEAD, a 204 and a 304 have no body, whatever their
+// Content-Length or Content-Encoding say; nor does one that announces zero bytes.
 const hasNoBody = (method: string, statusCode: number, contentLength: string | undefined): boolean =>
   method === "HEAD" || statusCode === 204 || statusCode === 304 || contentLength?.trim() === "0"
 

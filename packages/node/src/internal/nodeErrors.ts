@@ -1,5 +1,6 @@
 import * as URLError from "@urlsession/core/URLError"
 import { exhaustedCode } from "./bodyStream.js"
+import { invalidHeadCode } from "./responseHeadReader.js"
 
 /**
  * Translates what Node and undici throw into the most specific NSURLError code.
@@ -47,6 +48,7 @@ const systemCodes: Readonly<Record<string, URLError.Code>> = {
   HPE_INVALID_CONTENT_LENGTH: "BadServerResponse",
   HPE_INVALID_TRANSFER_ENCODING: "BadServerResponse",
   HPE_HEADER_OVERFLOW: "BadServerResponse",
+  [invalidHeadCode]: "BadServerResponse",
   // a request we refuse to send as written
   UND_ERR_INVALID_ARG: "BadURL",
   ERR_INVALID_URL: "BadURL",

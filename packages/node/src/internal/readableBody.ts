@@ -32,6 +32,19 @@ export const loading = (
 }
 
 /**
+ * A response that has no body whatever its fields say (RFC 9112 §6.3). undici's readable is
+ * still let run to its end, unread: a 204 or 304 whose Content-Length announces bytes makes
+ * undici fail it with a length mismatch, which belongs to no one.
+ */
+export const empty = (response: URLResponse, readable: Readable): Loading => {
+  readable.on("error", ignore)
+  readable.resume()
+  return { response, pull: end, body: Stream.empty }
+}
+
+const end = Effect.succeed(Option.none<Uint8Array>())
+
+/**
  * A readable's chunks, pulled: each pull takes what the readable has buffered (at once when
  * there is some) and nothing is read ahead of demand, so a consumer that stops pulling
  * backpressures the source. Unlike the readable's async iterator, an interrupted pull
@@ -45,7 +58,6 @@ const fromReadable = <E>(
   // Between pulls nobody listens; an error then must not crash the process. It is kept in
   // `readable.errored` and reported by the next pull.
   readable.on("error", ignore)
-  const end = Effect.succeed(Option.none<Uint8Array>())
   // What a pull gives now, without waiting; `undefined` when it must wait.
   const now = (): Effect.Effect<Option.Option<Uint8Array>, E> | undefined => {
     const chunk: Uint8Array | null = readable.read()
