@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ResumeData, URLError } from "@urlsession/core"
-import { Effect, Either, Option, Schema } from "effect"
+import { Cause, Effect, Either, Option, Schema } from "effect"
+import * as util from "node:util"
 
 const table: ReadonlyArray<readonly [URLError.Code, number]> = [
   ["Unknown", -1], ["Cancelled", -999], ["BadURL", -1000], ["TimedOut", -1001], ["UnsupportedURL", -1002],
@@ -37,7 +38,7 @@ describe("URLError", () => {
   it("round-trips through its Schema, cause included", () => {
     const error = URLError.make("TimedOut", {
       failingURL: "http://127.0.0.1:1/slow",
-      message: "The request timed out.",
+      message: "no byte came within timeoutIntervalForRequest",
       cause: new Error("idle for 60 s")
     })
     const encoded = JSON.parse(JSON.stringify(Schema.encodeSync(URLError.URLError)(error)))
@@ -48,7 +49,10 @@ describe("URLError", () => {
     expect(decoded.code).toBe("TimedOut")
     expect(decoded.errorCode).toBe(-1001)
     expect(decoded.failingURL).toBe("http://127.0.0.1:1/slow")
-    expect(decoded.message).toBe("The request timed out.")
+    expect(decoded.message).toBe(
+      "The request timed out while loading http://127.0.0.1:1/slow: no byte came within timeoutIntervalForRequest"
+    )
+    expect(String(decoded)).toBe(String(error))
     expect((decoded.cause as Error).message).toBe("idle for 60 s")
   })
 
@@ -68,6 +72,121 @@ describe("URLError", () => {
     const decoded = Schema.decodeUnknownSync(URLError.URLError)(encoded)
     expect(decoded.resumeData).toBeInstanceOf(ResumeData.ResumeData)
     expect(decoded.resumeData).toEqual(resumeData)
+  })
+
+  describe("messages", () => {
+    it("say what failed, for which URL, in plain words", () => {
+      const url = "http://127.0.0.1:1/x"
+      expect(URLError.make("NetworkConnectionLost", { failingURL: url }).message)
+        .toBe("The connection was lost while loading http://127.0.0.1:1/x")
+      expect(URLError.make("TimedOut", { failingURL: url }).message)
+        .toBe("The request timed out while loading http://127.0.0.1:1/x")
+      expect(URLError.make("CannotConnectToHost", { failingURL: url }).message)
+        .toBe("Could not connect to the server while loading http://127.0.0.1:1/x")
+      expect(URLError.make("ServerCertificateUntrusted", { failingURL: url }).message)
+        .toBe("The server's certificate is not trusted while loading http://127.0.0.1:1/x")
+      expect(URLError.make("CannotMoveFile", { failingURL: url }).message)
+        .toBe("The file could not be moved while loading http://127.0.0.1:1/x")
+    })
+
+    it("add the reason after the headline, and leave the platform's words to the cause", () => {
+      const cause = new Error("other side closed")
+      const error = URLError.make("BadServerResponse", {
+        failingURL: "http://127.0.0.1:1/x",
+        message: "the response body contradicts its Content-Length",
+        cause
+      })
+      expect(error.message).toBe(
+        "The server sent a bad response while loading http://127.0.0.1:1/x: the response body contradicts its Content-Length"
+      )
+      expect(error.cause).toBe(cause)
+      expect(error.message).not.toContain("other side closed")
+    })
+
+    it("without a URL, say what failed", () => {
+      expect(URLError.make("CannotDecodeRawData").message).toBe("The data could not be decoded")
+      expect(URLError.make("CannotDecodeRawData", { message: "the resume data is not JSON" }).message)
+        .toBe("The data could not be decoded: the resume data is not JSON")
+    })
+
+    it("every code has its own words: one sentence, no code names, no final period", () => {
+      const descriptions = Object.values(URLError.descriptions)
+      expect(Object.keys(URLError.descriptions).sort()).toEqual(Object.keys(URLError.codes).sort())
+      expect(new Set(descriptions).size).toBe(descriptions.length)
+      for (const description of descriptions) expect(description).toMatch(/^[A-Z][A-Za-z' ()]+[a-z]$/)
+    })
+  })
+
+  describe("String(error)", () => {
+    const error = URLError.make("NetworkConnectionLost", { failingURL: "http://127.0.0.1:1/x" })
+    const expected = "URLError [NetworkConnectionLost -1005]: The connection was lost while loading http://127.0.0.1:1/x"
+
+    it("shows the name, the code and its raw value, and the message", () => {
+      expect(String(error)).toBe(expected)
+      expect(`${URLError.make("Cancelled")}`).toBe("URLError [Cancelled -999]: The task was cancelled")
+    })
+
+    it("is the first line of the stack and of what Node prints", () => {
+      expect(error.stack!.split("\n")[0]).toBe(expected)
+      expect(util.inspect(error).split("\n")[0]).toBe(expected)
+    })
+
+    it("keeps the name URLError and the tag", () => {
+      expect(error.name).toBe("URLError")
+      expect(error._tag).toBe("URLError")
+      expect(Cause.pretty(Cause.fail(error)).split("\n")[0]).toBe(`URLError: ${error.message}`)
+    })
+  })
+
+  describe("a password in a URL's user info", () => {
+    it("is hidden in failingURL and in the message, the user name kept", () => {
+      const error = URLError.make("NetworkConnectionLost", { failingURL: "http://alice:s3cret@127.0.0.1:1/x?q=1" })
+      expect(error.failingURL).toBe("http://alice:***@127.0.0.1:1/x?q=1")
+      expect(error.message).toBe("The connection was lost while loading http://alice:***@127.0.0.1:1/x?q=1")
+    })
+
+    it("is hidden wherever a URL appears in the reason", () => {
+      const error = URLError.make("AppTransportSecurityRequiresSecureConnection", {
+        failingURL: "http://127.0.0.1:1/x",
+        message: "redirected from https://bob:hunter2@127.0.0.1:2/ and then ftp://c:d@e/"
+      })
+      expect(error.message).not.toMatch(/hunter2|:d@/)
+      expect(error.message).toContain("https://bob:***@127.0.0.1:2/ and then ftp://c:***@e/")
+    })
+
+    it("is hidden whole, whatever characters it holds", () => {
+      const hidden = (url: string) => URLError.make("BadURL", { failingURL: url }).failingURL
+      expect(hidden("http://u:p@ss:w@rd@127.0.0.1/")).toBe("http://u:***@127.0.0.1/")
+      expect(hidden("http://a@b:pw@127.0.0.1/")).toBe("http://a@b:***@127.0.0.1/")
+      expect(hidden("HTTPS://u:%40x@host/")).toBe("HTTPS://u:***@host/")
+      expect(hidden("http://u:@host/")).toBe("http://u:***@host/")
+    })
+
+    it("leaves URLs without a password as they are", () => {
+      const kept = (url: string) => URLError.make("BadURL", { failingURL: url }).failingURL
+      for (
+        const url of [
+          "http://127.0.0.1:8080/a@b",
+          "http://user@127.0.0.1:8080/",
+          "http://127.0.0.1:8080/?next=a:b@c",
+          "http://127.0.0.1:8080/#x:y@z",
+          "no scheme here"
+        ]
+      ) expect(kept(url)).toBe(url)
+    })
+
+    it("is hidden also in an error built with new, and stays hidden through the Schema", () => {
+      const error = new URLError.URLError({
+        code: "TimedOut",
+        failingURL: "http://u:pw@127.0.0.1:1/",
+        message: "timed out at http://u:pw@127.0.0.1:1/"
+      })
+      expect(error.failingURL).toBe("http://u:***@127.0.0.1:1/")
+      expect(error.message).toBe("timed out at http://u:***@127.0.0.1:1/")
+      const decoded = Schema.decodeUnknownSync(URLError.URLError)(Schema.encodeSync(URLError.URLError)(error))
+      expect(decoded.failingURL).toBe("http://u:***@127.0.0.1:1/")
+      expect(JSON.stringify(Schema.encodeSync(URLError.URLError)(error))).not.toContain("pw")
+    })
   })
 
   it("refuses to decode a code that does not exist", () => {

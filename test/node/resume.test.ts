@@ -361,6 +361,6 @@ describe("ResumeData.decode on untrusted input", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(ResumeData.decode(input))
       expect(error.code).toBe("CannotDecodeRawData")
-      expect(error.message).toContain("Not valid resume data")
+      expect(error.message).toContain("the resume data")
     }))
 })

@@ -68,25 +68,81 @@ export const encode = (resumeData: ResumeData): Effect.Effect<string> =>
 /**
  * Resume data from a string made by {@link encode}. Untrusted input is validated: anything
  * that is not resume data of this version, with an http(s) URL and a partial file named by a
- * session, fails with `CannotDecodeRawData` and says why.
+ * session, fails with `CannotDecodeRawData` and says why; no input makes it die.
  *
  * @since 0.1.0
  * @category encoding
  */
 export const decode = (encoded: string): Effect.Effect<ResumeData, URLError.URLError> =>
   Effect.suspend(() => {
+    if (encoded.length > maximumEncodedLength) {
+      return Effect.fail(invalid(`is longer than ${maximumEncodedLength} characters`))
+    }
     const text = Encoding.decodeBase64UrlString(encoded)
-    if (Either.isLeft(text)) return Effect.fail(invalid("it is not base64url", text.left))
+    if (Either.isLeft(text)) return Effect.fail(invalid("is not base64url", text.left))
+    if (nestsDeeperThan(text.right, maximumDepth)) {
+      return Effect.fail(invalid(`is nested deeper than ${maximumDepth} levels`))
+    }
     let json: unknown
     try {
       json = JSON.parse(text.right)
     } catch (cause) {
-      return Effect.fail(invalid("it is not JSON", cause))
+      return Effect.fail(invalid("is not JSON", cause))
     }
     return Schema.decodeUnknown(ResumeData)(json, { onExcessProperty: "error" }).pipe(
-      Effect.mapError((error) => invalid(ParseResult.TreeFormatter.formatErrorSync(error), error))
+      Effect.mapError((error) => invalid(schemaComplaint(error), error))
     )
   })
 
-const invalid = (why: string, cause: unknown) =>
-  URLError.make("CannotDecodeRawData", { message: `Not valid resume data: ${why}`, cause })
+// Resume data is two URLs, the request's header fields and a few short values; servers refuse
+// header sections past a few tens of KiB. A bound far above that refuses only what was never
+// resume data, before any work in proportion to its size.
+const maximumEncodedLength = 2 ** 20
+
+// An object whose deepest field (`headers`) is an object of strings. Deeper input is refused
+// before it is parsed: every later step that walks a value (Schema's checks, the formatting of
+// its complaint, whoever prints the error's cause) recurses once per level, and thousands of
+// levels fit in a few KiB.
+const maximumDepth = 2
+
+/** Does the JSON text open more than `limit` arrays or objects inside one another? */
+const nestsDeeperThan = (text: string, limit: number): boolean => {
+  let depth = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]
+    if (inString) {
+      if (char === "\\") i++
+      else if (char === "\"") inString = false
+    } else if (char === "\"") {
+      inString = true
+    } else if (char === "{" || char === "[") {
+      if (++depth > limit) return true
+    } else if (char === "}" || char === "]") {
+      depth--
+    }
+  }
+  return false
+}
+
+// Names the field at fault without repeating the input's values (the ParseError, the cause,
+// has them), so the message stays short and plain whatever the input holds.
+const schemaComplaint = (error: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (issue === undefined || issue.path.length === 0) return "is not an object of resume data's fields"
+  const field = issue.path.map((key) => fieldName(String(key))).join(".")
+  switch (issue._tag) {
+    case "Missing":
+      return `has no field ${field}`
+    case "Unexpected":
+      return `has an unknown field ${field}`
+    default:
+      return `has an invalid ${field}`
+  }
+}
+
+const fieldName = (key: string): string =>
+  /^[A-Za-z]{1,40}$/.test(key) ? key : JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key)
+
+const invalid = (complaint: string, cause?: unknown) =>
+  URLError.make("CannotDecodeRawData", { message: `the resume data ${complaint}`, cause })

@@ -108,7 +108,7 @@ export const respond = (response: Response): Script => (request) => {
   })
   const cut = response.cutAfter === undefined ? undefined : URLError.make("NetworkConnectionLost", {
     failingURL: request.url,
-    message: `The scripted connection was cut after ${response.cutAfter} bytes`
+    message: `the scripted connection was cut after ${response.cutAfter} bytes`
   })
   const sent = response.cutAfter === undefined ? chunks : truncate(chunks, response.cutAfter)
   const body = cut === undefined ? Stream.fromIterable(sent) : Stream.concat(Stream.fromIterable(sent), Stream.fail(cut))
@@ -117,13 +117,14 @@ export const respond = (response: Response): Script => (request) => {
 }
 
 /**
- * A script that fails every load with `code`.
+ * A script that fails every load with `code`; `reason`, if given, follows the code's own words
+ * in the message (see `URLError.make`).
  *
  * @since 0.1.0
  * @category scripts
  */
-export const fail = (code: URLError.Code, message?: string): Script => (request) =>
-  Effect.fail(URLError.make(code, { failingURL: request.url, message }))
+export const fail = (code: URLError.Code, reason?: string): Script => (request) =>
+  Effect.fail(URLError.make(code, { failingURL: request.url, message: reason }))
 
 const toChunks = (body: Response["body"]): ReadonlyArray<Uint8Array> => {
   if (body === undefined) return []

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { redactPasswords } from "./internal/userInfo.js"
 import { ResumeData } from "./ResumeData.js"
 
 type ResumeDataEncoded = Schema.Schema.Encoded<typeof ResumeData>
@@ -108,8 +109,76 @@ export const fromRawValue = (errorCode: number): Option.Option<Code> =>
   Option.fromNullable(codesByRawValue.get(errorCode))
 
 /**
+ * What each code means, in plain words: the start of every message {@link make} writes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const descriptions: { readonly [K in Code]: string } = {
+  Unknown: "An unknown error occurred",
+  Cancelled: "The task was cancelled",
+  BadURL: "The URL is not valid",
+  TimedOut: "The request timed out",
+  UnsupportedURL: "The URL's scheme is not supported",
+  CannotFindHost: "The server's host name could not be found",
+  CannotConnectToHost: "Could not connect to the server",
+  NetworkConnectionLost: "The connection was lost",
+  DNSLookupFailed: "The host name lookup failed",
+  HTTPTooManyRedirects: "There were too many redirects",
+  ResourceUnavailable: "The resource is unavailable",
+  NotConnectedToInternet: "The network cannot be reached",
+  RedirectToNonExistentLocation: "A redirect led nowhere",
+  BadServerResponse: "The server sent a bad response",
+  UserCancelledAuthentication: "Authentication was cancelled",
+  UserAuthenticationRequired: "Authentication is required",
+  ZeroByteResource: "The resource is empty",
+  CannotDecodeRawData: "The data could not be decoded",
+  CannotDecodeContentData: "The response body could not be decoded",
+  CannotParseResponse: "The response could not be parsed",
+  AppTransportSecurityRequiresSecureConnection: "A secure connection is required",
+  FileDoesNotExist: "The file does not exist",
+  FileIsDirectory: "The file is a directory",
+  NoPermissionsToReadFile: "There is no permission to read the file",
+  DataLengthExceedsMaximum: "The data is longer than allowed",
+  SecureConnectionFailed: "A secure connection could not be made",
+  ServerCertificateHasBadDate: "The server's certificate has expired",
+  ServerCertificateUntrusted: "The server's certificate is not trusted",
+  ServerCertificateHasUnknownRoot: "The server's certificate has an unknown root",
+  ServerCertificateNotYetValid: "The server's certificate is not yet valid",
+  ClientCertificateRejected: "The server rejected the client certificate",
+  ClientCertificateRequired: "The server requires a client certificate",
+  CannotLoadFromNetwork: "The resource could not be loaded from the network",
+  CannotCreateFile: "The file could not be created",
+  CannotOpenFile: "The file could not be opened",
+  CannotCloseFile: "The file could not be closed",
+  CannotWriteToFile: "The file could not be written",
+  CannotRemoveFile: "The file could not be removed",
+  CannotMoveFile: "The file could not be moved",
+  DownloadDecodingFailedMidStream: "The download could not be decoded",
+  DownloadDecodingFailedToComplete: "The download could not be decoded to its end",
+  InternationalRoamingOff: "International roaming is off",
+  CallIsActive: "A call is active",
+  DataNotAllowed: "Cellular data is not allowed",
+  RequestBodyStreamExhausted: "The request body stream could not be sent",
+  BackgroundSessionRequiresSharedContainer: "A background session requires a shared container",
+  BackgroundSessionInUseByAnotherProcess: "The background session is in use by another process",
+  BackgroundSessionWasDisconnected: "The background session was disconnected"
+}
+
+type Fields = {
+  readonly code: Code
+  readonly failingURL?: string | undefined
+  readonly message: string
+  readonly cause?: unknown
+  readonly resumeData?: ResumeData | undefined
+}
+
+/**
  * A failed URL load. Schema-encodable, so it can be persisted or cross a process boundary;
  * the `cause` is encoded as a defect (its message and stack survive, its prototype does not).
+ *
+ * No password from a URL's user info is kept, in `failingURL` or in the message: it is
+ * replaced by `***` here, whoever builds the error.
  *
  * @since 0.1.0
  * @category errors
@@ -122,6 +191,19 @@ export class URLError extends Schema.TaggedError<URLError>("@urlsession/core/URL
   /** For a download that failed part way: what `downloadTaskWithResumeData` needs to go on. */
   resumeData: Schema.optional(Schema.suspend((): Schema.Schema<ResumeData, ResumeDataEncoded> => ResumeData))
 }) {
+  constructor(fields: Fields, options?: Schema.MakeOptions) {
+    super({
+      ...fields,
+      failingURL: fields.failingURL === undefined ? undefined : redactPasswords(fields.failingURL),
+      message: redactPasswords(fields.message)
+    }, options)
+    // The stack's first line is what `String(error)` says, as Node's own errors do.
+    if (typeof this.stack === "string") {
+      const firstLine = this.stack.indexOf("\n")
+      this.stack = `${this.toString()}${firstLine === -1 ? "" : this.stack.slice(firstLine)}`
+    }
+  }
+
   /**
    * The raw NSURLError value of `code` (`-1001` for `"TimedOut"`).
    *
@@ -130,10 +212,23 @@ export class URLError extends Schema.TaggedError<URLError>("@urlsession/core/URL
   get errorCode(): number {
     return codes[this.code]
   }
+
+  /**
+   * The name, the code and its raw value, and the message:
+   * `URLError [NetworkConnectionLost -1005]: The connection was lost while loading http://host/x`.
+   *
+   * @since 0.1.0
+   */
+  override toString(): string {
+    return `${this.name} [${this.code} ${this.errorCode}]: ${this.message}`
+  }
 }
 
 /**
- * Builds a `URLError`; the message defaults to a description of the code.
+ * Builds a `URLError` whose message reads like every other: what failed (the code's
+ * {@link descriptions}), for which URL, and, when `message` is given, why, in plain words:
+ * `"The server sent a bad response while loading http://host/x: the status code is 099"`.
+ * What the platform said (undici's, Node's words) belongs in `cause`, not in `message`.
  *
  * @since 0.1.0
  * @category constructors
@@ -142,18 +237,23 @@ export const make = (
   code: Code,
   options?: {
     readonly failingURL?: string | undefined
+    /** Why, in plain words, after the headline; starts in lower case. */
     readonly message?: string | undefined
     readonly cause?: unknown
     readonly resumeData?: ResumeData | undefined
   }
-): URLError =>
-  new URLError({
+): URLError => {
+  const failingURL = options?.failingURL
+  const where = failingURL === undefined ? "" : ` while loading ${failingURL}`
+  const why = options?.message === undefined || options.message === "" ? "" : `: ${options.message}`
+  return new URLError({
     code,
-    failingURL: options?.failingURL,
-    message: options?.message ?? `${code} (${codes[code]})`,
+    failingURL,
+    message: `${descriptions[code]}${where}${why}`,
     cause: options?.cause,
     resumeData: options?.resumeData
   })
+}
 
 /**
  * Is this value a `URLError`?

@@ -8,6 +8,7 @@
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as ResponseHead from "./internal/responseHead.js"
+import { redactPasswords } from "./internal/userInfo.js"
 
 /**
  * A response to a URL load request, independent of protocol.
@@ -70,7 +71,8 @@ export const fromHTTPHead = (head: {
   const headers = ResponseHead.normalizeHeaders(head.headers)
   const contentType = ResponseHead.parseContentType(headers["content-type"])
   return new HTTPURLResponse({
-    url: head.url,
+    // A response is shown (events, logs, a delegate's output): its URL never shows a password.
+    url: redactPasswords(head.url),
     statusCode: head.statusCode,
     headers,
     mimeType: contentType.mimeType,

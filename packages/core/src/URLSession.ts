@@ -20,6 +20,7 @@
  *
  * @since 0.1.0
  */
+import type { PlatformError } from "@effect/platform/Error"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -77,6 +78,57 @@ export interface StreamedResponse {
 export interface DownloadOptions {
   /** The path to move the finished download to, atomically. */
   readonly to?: string | undefined
+}
+
+/**
+ * How a partial file is opened: `"create"` makes a new one (nothing may exist under its
+ * name); `"open"` opens one that exists; `"openOrCreate"` does either.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PartialFileMode = "create" | "open" | "openOrCreate"
+
+/**
+ * A partial file open for writing: every write goes at its end.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PartialFile {
+  /** Its size in bytes when it was opened. */
+  readonly size: number
+  /** Cuts it to `length` bytes. */
+  readonly truncate: (length: number) => Effect.Effect<void, PlatformError>
+  /** Appends all of `chunk`. */
+  readonly writeAll: (chunk: Uint8Array) => Effect.Effect<void, PlatformError>
+}
+
+/**
+ * Where a session writes its downloads, as the platform gives it: a directory of the
+ * session's own, and how to use it safely. A download writes nowhere else (except the
+ * caller's own `to`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DownloadStorage {
+  /** Moves and removes finished files. */
+  readonly fileSystem: FileSystem.FileSystem
+  /** The session's own directory. */
+  readonly directory: string
+  /** Makes the directory again if it has gone, and checks that it is still private, by the
+   * platform's rule; run before each new partial file. A `SystemError`'s `description` says
+   * in plain words which directory breaks the rule, and how. */
+  readonly prepareDirectory: Effect.Effect<void, PlatformError>
+  /** Opens a partial file in the directory without following links: a symbolic link, or
+   * anything but a regular file of one link, under its name fails (a `SystemError`'s
+   * `description` says why, in plain words: "it is a symbolic link"). Closed with the
+   * scope. */
+  readonly openPartialFile: (
+    path: string,
+    mode: PartialFileMode
+  ) => Effect.Effect<PartialFile, PlatformError, Scope.Scope>
 }
 
 /**
@@ -139,7 +191,9 @@ export const URLSession: Context.Tag<URLSession, URLSession> = Context.GenericTa
  * Makes a session in the current scope, loading URLs with the configuration's
  * `protocolClasses`, then `protocols`, then the built-in `data:` protocol (the first that can
  * load a URL does) and asking `delegate` for its decisions. Platform packages wrap this in
- * a layer with their protocols.
+ * a layer with their protocols and download storage; building that layer fails with a
+ * `URLError` for what the environment causes (an unusable directory: `CannotCreateFile`)
+ * and dies for a programming error (see `NodeURLSession.layer`).
  *
  * @since 0.1.0
  * @category constructors
@@ -149,9 +203,8 @@ export const make = (
   options: {
     readonly protocols: ReadonlyArray<URLProtocol>
     readonly delegate?: URLSessionDelegate | undefined
-    /** Where download tasks write: a file system and the session's own directory. Without
-     * it the session cannot download. */
-    readonly downloads?: { readonly fileSystem: FileSystem.FileSystem; readonly directory: string } | undefined
+    /** Where download tasks write. Without it the session cannot download. */
+    readonly downloads?: DownloadStorage | undefined
     /** How upload tasks read files, and the MIME type for a file's extension. Without it the
      * session cannot upload files (bytes and streams need nothing). */
     readonly uploads?: {

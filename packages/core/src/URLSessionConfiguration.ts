@@ -107,15 +107,36 @@ export {
 export const ephemeral: URLSessionConfiguration = defaultConfiguration
 
 /**
+ * Whether `identifier` can name a session: 1 to 255 ASCII letters, digits, `.`, `_` and `-`,
+ * not starting with `.` (so `com.example.app.sync` is one, `""`, `"."`, `".."`, `"../x"`,
+ * `"a/b"` are not). A session's files live in a directory named by its identifier: the rule
+ * keeps that name a single path segment on every platform, which no identifier can lead out
+ * of.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isValidIdentifier = (identifier: string): boolean => /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/.test(identifier)
+
+/**
  * A configuration for transfers that outlive the process, named by `identifier`. Background
  * sessions need the transfer daemon: `NodeURLSession.layer` refuses this configuration
  * until the daemon is built.
  *
+ * An identifier that `isValidIdentifier` refuses is a programming error: this throws a
+ * `TypeError` naming it.
+ *
  * @since 0.1.0
  * @category constructors
  */
-export const background = (identifier: string): URLSessionConfiguration =>
-  build({ ...defaultConfiguration, identifier: Option.some(identifier) })
+export const background = (identifier: string): URLSessionConfiguration => {
+  if (!isValidIdentifier(identifier)) {
+    throw new TypeError(
+      `URLSessionConfiguration.background: the identifier ${JSON.stringify(identifier)} is not 1 to 255 letters, digits, ".", "_" or "-" (not starting with ".")`
+    )
+  }
+  return build({ ...defaultConfiguration, identifier: Option.some(identifier) })
+}
 
 /**
  * Is this a background configuration?

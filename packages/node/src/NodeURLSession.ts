@@ -3,11 +3,14 @@
  *
  * @since 0.1.0
  */
+import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Layer from "effect/Layer"
+import * as URLError from "@urlsession/core/URLError"
 import * as URLSession from "@urlsession/core/URLSession"
 import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
 import type * as URLSessionDelegate from "@urlsession/core/URLSessionDelegate"
@@ -20,6 +23,7 @@ import { Agent } from "undici"
 import * as Connector from "./internal/connector.js"
 import { fileProtocol } from "./internal/fileProtocol.js"
 import * as HttpProtocol from "./internal/httpProtocol.js"
+import * as PrivateDirectory from "./internal/privateDirectory.js"
 
 /**
  * What a Node session can take beyond its configuration.
@@ -30,8 +34,11 @@ import * as HttpProtocol from "./internal/httpProtocol.js"
 export interface Options {
   /** The session's delegate: the decisions it takes over from Apple's defaults. */
   readonly delegate?: URLSessionDelegate.URLSessionDelegate
-  /** Where download tasks write their files. Default: `<OS temp dir>/urlsession/<identifier>`
-   * (`default` for sessions without an identifier). */
+  /** Where download tasks write their files, instead of the default
+   * `<OS temp dir>/urlsession-<uid>/<identifier, or "default">` (whose first part the
+   * environment variable `URLSESSION_DOWNLOADS_DIRECTORY` moves). Held to the same rule:
+   * made 0700 if missing, and refused unless it is a directory (not a link) of this user
+   * that nobody else can write to. */
   readonly downloadsDirectory?: string
   /** Resolves host names instead of the operating system's resolver (`dns.lookup`). */
   readonly lookup?: LookupFunction
@@ -43,6 +50,22 @@ export interface Options {
  * `httpMaximumConnectionsPerHost` connections per origin, kept alive between requests, and
  * trusting the configuration's `trustedCertificates` on top of Node's root certificates.
  * Closing the layer cancels every task, invalidates the session and closes its connections.
+ *
+ * Downloads go to `<OS temp dir>/urlsession-<uid>/<identifier, or "default">`: on the temp
+ * file system, so that a download moved into temp is renamed, not copied. The environment
+ * variable `URLSESSION_DOWNLOADS_DIRECTORY` (an absolute path) takes the place of
+ * `<OS temp dir>/urlsession-<uid>`. Each level is made 0700 if missing and checked on every
+ * start of a session and before every new download: a directory that is a symbolic link, is
+ * owned by another user, or that its group or others can write to is refused. Partial files
+ * are opened without following links: a link in a partial file's place fails its task with
+ * `CannotOpenFile`.
+ *
+ * Building the layer fails with a `URLError` for what the environment causes, which a
+ * program can catch and report: a downloads directory that cannot be made or is not private
+ * fails it with `CannotCreateFile` (-3000). It dies, with a message naming the mistake, for
+ * a programming error, which no retry or fallback can mend: an identifier that
+ * `URLSessionConfiguration.isValidIdentifier` refuses, or a background configuration (until
+ * the transfer daemon exists).
  *
  * @example
  * ```ts
@@ -61,15 +84,31 @@ export interface Options {
 export const layer = (
   configuration: URLSessionConfiguration.URLSessionConfiguration,
   options?: Options
-): Layer.Layer<URLSession.URLSession> =>
+): Layer.Layer<URLSession.URLSession, URLError.URLError> =>
   Layer.scoped(
     URLSession.URLSession,
     Effect.gen(function*() {
+      // Checked again here: a configuration is an interface, which a value made without
+      // `background` can implement.
+      if (Option.isSome(configuration.identifier) && !URLSessionConfiguration.isValidIdentifier(configuration.identifier.value)) {
+        return yield* Effect.dieMessage(
+          `NodeURLSession.layer: the session identifier ${
+            JSON.stringify(configuration.identifier.value)
+          } is not valid: it must be 1 to 255 letters, digits, ".", "_" or "-", not starting with "."`
+        )
+      }
       if (URLSessionConfiguration.isBackground(configuration)) {
         return yield* Effect.dieMessage(
           "Background sessions need the transfer daemon, which is not built yet: use URLSessionConfiguration.default"
         )
       }
+      // The levels of the downloads directory, outermost first, each held to the rule.
+      const directories = options?.downloadsDirectory === undefined
+        ? [yield* downloadsRoot, Option.getOrElse(configuration.identifier, () => "default")]
+        : [options.downloadsDirectory]
+      const paths = directories.map((_, level) => path.join(...directories.slice(0, level + 1)))
+      const prepareDirectory = Effect.forEach(paths, PrivateDirectory.ensure, { discard: true })
+      yield* Effect.mapError(prepareDirectory, unusableDirectory)
       const connector = Connector.make({
         ...(configuration.trustedCertificates.length > 0
           ? { ca: [...tls.rootCertificates, ...configuration.trustedCertificates] }
@@ -94,7 +133,12 @@ export const layer = (
       return yield* URLSession.make(configuration, {
         protocols: [HttpProtocol.make(agent, connector, configuration), fileProtocol],
         delegate: options?.delegate,
-        downloads: { fileSystem, directory: options?.downloadsDirectory ?? defaultDownloadsDirectory(configuration) },
+        downloads: {
+          fileSystem,
+          directory: paths[paths.length - 1]!,
+          prepareDirectory,
+          openPartialFile: PrivateDirectory.openFile
+        },
         uploads: { fileSystem, mimeTypeOf }
       })
     })
@@ -105,8 +149,26 @@ const mimeTypeOf = (file: string): Option.Option<string> => {
   return type === false ? Option.none() : Option.some(type)
 }
 
+const downloadsDirectoryVariable = "URLSESSION_DOWNLOADS_DIRECTORY"
+
 // Downloads live in a directory of the session's own, stable across runs and keyed by the
 // configuration's identifier, so that files a session leaves (resume data's partial files)
-// are found again by the next session of the same name.
-const defaultDownloadsDirectory = (configuration: URLSessionConfiguration.URLSessionConfiguration): string =>
-  path.join(os.tmpdir(), "urlsession", Option.getOrElse(configuration.identifier, () => "default"))
+// are found again by the next session of the same name. The user's id in the name gives
+// each user a directory of their own, which no other can have made first.
+const downloadsRoot: Effect.Effect<string, URLError.URLError> = Effect.gen(function*() {
+  const moved = yield* Effect.orDie(Config.withDefault(Config.string(downloadsDirectoryVariable), ""))
+  if (moved === "") return path.join(os.tmpdir(), `urlsession-${process.getuid?.() ?? os.userInfo().username}`)
+  if (!path.isAbsolute(moved)) {
+    return yield* Effect.fail(URLError.make("CannotCreateFile", {
+      message: `${downloadsDirectoryVariable} must be an absolute path, not ${JSON.stringify(moved)}`
+    }))
+  }
+  return path.resolve(moved)
+})
+
+// The description names the directory that breaks the rule, and how.
+const unusableDirectory = (error: PlatformError): URLError.URLError =>
+  URLError.make("CannotCreateFile", {
+    message: error._tag === "SystemError" ? error.description : undefined,
+    cause: error
+  })

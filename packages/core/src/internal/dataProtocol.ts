@@ -18,7 +18,7 @@ export const dataProtocol: URLProtocol = {
     Effect.suspend(() => {
       const parsed = parseDataURL(url)
       if (parsed === undefined) {
-        return Effect.fail(URLError.make("BadURL", { failingURL: request.url, message: "Malformed data: URL" }))
+        return Effect.fail(URLError.make("BadURL", { failingURL: request.url, message: "the data: URL is malformed" }))
       }
       return Effect.succeed({
         response: new URLResponse({

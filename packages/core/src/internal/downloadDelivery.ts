@@ -1,4 +1,4 @@
-import type * as FileSystem from "@effect/platform/FileSystem"
+import type { PlatformError } from "@effect/platform/Error"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -7,16 +7,10 @@ import { ResumeData, version as resumeDataVersion } from "../ResumeData.js"
 import * as URLError from "../URLError.js"
 import * as URLRequest from "../URLRequest.js"
 import { isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
+import type { DownloadStorage, PartialFile } from "../URLSession.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { DownloadResult } from "../URLSessionTask.js"
 import type { Delivery, TaskContext } from "./task.js"
-
-/** Where a session writes its downloads. */
-export interface DownloadStorage {
-  readonly fileSystem: FileSystem.FileSystem
-  /** The session's own directory; created on the first download. */
-  readonly directory: string
-}
 
 /** A download delivery, and what `cancelByProducingResumeData` needs of it. */
 export interface DownloadDelivery extends Delivery<DownloadResult> {
@@ -53,11 +47,15 @@ export const make = (
   resumeFrom: Option.Option<ResumeData> = Option.none()
 ): DownloadDelivery => {
   let resume = resumeFrom
-  const { fileSystem } = storage
-  const fileError = (code: URLError.Code, message: string) => (cause: unknown) =>
-    URLError.make(code, { failingURL: context.currentURL(), message, cause })
+  // With the platform's reason, when it gives one in plain words.
+  const fileError = (code: URLError.Code, message?: string) => (cause: PlatformError) =>
+    URLError.make(code, {
+      failingURL: context.currentURL(),
+      message: [message, cause._tag === "SystemError" ? cause.description : undefined].filter(Boolean).join(": "),
+      cause
+    })
   let scope = Effect.runSync(Scope.make())
-  let file: FileSystem.File | undefined
+  let file: PartialFile | undefined
   // Known before the file exists, so that a failure at any point after removes it.
   let location: string | undefined = Option.match(resume, {
     onNone: () => undefined,
@@ -71,11 +69,23 @@ export const make = (
   let lastRequest: URLRequest.URLRequest | undefined
   let lastResponse: URLResponse | undefined
 
-  const open = (path: string, flag: "wx" | "w" | "a") =>
-    fileSystem.makeDirectory(storage.directory, { recursive: true }).pipe(
-      Effect.zipRight(fileSystem.open(path, { flag })),
+  // A new file is created in a directory checked again first; the partial file of resume
+  // data must be the session's own: a link or anything else in its place fails the task.
+  const create = (path: string) =>
+    storage.prepareDirectory.pipe(
+      // Its reason names the directory that breaks the rule.
+      Effect.mapError(fileError("CannotCreateFile")),
+      Effect.zipRight(
+        storage.openPartialFile(path, "create").pipe(
+          Effect.mapError(fileError("CannotCreateFile", `cannot create the download file ${path}`))
+        )
+      ),
+      Scope.extend(scope)
+    )
+  const reopen = (path: string, mode: "open" | "openOrCreate") =>
+    storage.openPartialFile(path, mode).pipe(
       Scope.extend(scope),
-      Effect.mapError(fileError("CannotCreateFile", `Cannot create the download file ${path}`))
+      Effect.mapError(fileError("CannotOpenFile", `cannot open the partial file ${path}`))
     )
 
   const report = (event: URLSessionEvent.TaskEvent) => context.observed() ? context.emit(event) : Effect.void
@@ -134,16 +144,13 @@ export const make = (
         const wasResume = Option.isSome(resume)
         if (Option.isSome(appendAt)) {
           const offset = appendAt.value
-          const size = yield* fileSystem.stat(path).pipe(
-            Effect.mapError(fileError("CannotOpenFile", `The partial file ${path} is missing`))
-          )
-          if (Number(size.size) !== offset) {
+          file = yield* reopen(path, "open")
+          if (file.size !== offset) {
             return yield* Effect.fail(URLError.make("CannotOpenFile", {
               failingURL: context.currentURL(),
-              message: `The partial file ${path} holds ${size.size} bytes, not the ${offset} recorded`
+              message: `the partial file ${path} holds ${file.size} bytes, not the ${offset} recorded`
             }))
           }
-          file = yield* open(path, "a")
           written = offset
           expected = Option.getOrThrow(resume).expectedLength
           yield* report(URLSessionEvent.DidResumeAtOffset({
@@ -153,7 +160,12 @@ export const make = (
           }))
           return
         }
-        file = yield* open(path, wasResume ? "w" : "wx")
+        if (wasResume) {
+          file = yield* reopen(path, "openOrCreate")
+          yield* Effect.mapError(file.truncate(0), fileError("CannotWriteToFile", `cannot empty the partial file ${path}`))
+        } else {
+          file = yield* create(path)
+        }
         written = 0
         expected = response.expectedContentLength
         if (wasResume) {
@@ -169,7 +181,7 @@ export const make = (
     onData: (chunk) =>
       Effect.suspend(() =>
         file!.writeAll(chunk).pipe(
-          Effect.mapError(fileError("CannotWriteToFile", `Cannot write to the download file ${location}`)),
+          Effect.mapError(fileError("CannotWriteToFile", `cannot write to the download file ${location}`)),
           Effect.zipRight(Effect.sync(() => {
             written += chunk.byteLength
           })),
@@ -189,7 +201,7 @@ export const make = (
         if (expected !== -1 && written !== expected) {
           return yield* Effect.fail(URLError.make("BadServerResponse", {
             failingURL: context.currentURL(),
-            message: `The download holds ${written} bytes, not the ${expected} announced`
+            message: `the download holds ${written} bytes, not the ${expected} announced`
           }))
         }
         // No fsync: a complete file is handed over (and renamed into place) whole as far as
@@ -211,7 +223,8 @@ export const make = (
         onNone: () => error,
         onSome: (resumeData) => {
           keepPartial = true
-          return URLError.make(error.code, {
+          return new URLError.URLError({
+            code: error.code,
             failingURL: error.failingURL,
             message: error.message,
             cause: error.cause,
@@ -263,7 +276,7 @@ export const make = (
       )
     },
     removePartialFile: Effect.suspend(() =>
-      location === undefined ? Effect.void : Effect.ignore(fileSystem.remove(location))
+      location === undefined ? Effect.void : Effect.ignore(storage.fileSystem.remove(location))
     )
   }
 

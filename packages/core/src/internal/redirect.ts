@@ -86,12 +86,12 @@ export const checkChosen = (
   try {
     url = new URL(chosen.url)
   } catch (cause) {
-    return Either.left(URLError.make("BadURL", { failingURL: chosen.url, message: "The redirect is not a valid URL", cause }))
+    return Either.left(URLError.make("BadURL", { failingURL: chosen.url, message: "the redirect is not a valid URL", cause }))
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     return Either.left(URLError.make("UnsupportedURL", {
       failingURL: chosen.url,
-      message: "A redirect can only lead to an http or https URL"
+      message: "a redirect can only lead to an http or https URL"
     }))
   }
   if (isDowngrade(currentURL, url) && !allowsInsecureRedirects) return Either.left(downgradeRefused(url))
@@ -108,7 +108,7 @@ export const checkChosen = (
 export const downgradeRefused = (url: URL): URLError.URLError =>
   URLError.make("AppTransportSecurityRequiresSecureConnection", {
     failingURL: url.href,
-    message: `Refused to follow a redirect from https to ${url.href}`
+    message: "a redirect from https to http is not followed"
   })
 
 /** Is `from` → `to` a downgrade from a secure scheme to an insecure one? */

@@ -31,7 +31,7 @@ export const prepare = (
     if (invalid !== undefined) {
       return Effect.fail(URLError.make("BadURL", {
         failingURL: request.url,
-        message: `The header field ${JSON.stringify(invalid)} contains CR, LF or NUL`
+        message: `the header field ${JSON.stringify(invalid)} contains CR, LF or NUL`
       }))
     }
     const bodyLength = Option.match(request.body, { onNone: () => 0, onSome: (body) => body.byteLength })
@@ -39,7 +39,7 @@ export const prepare = (
     if (request.method === "GET" && hasBody) {
       return Effect.fail(URLError.make("DataLengthExceedsMaximum", {
         failingURL: request.url,
-        message: "A GET request cannot have a body"
+        message: "a GET request cannot have a body"
       }))
     }
     const additional = options.crossOrigin

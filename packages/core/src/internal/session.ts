@@ -11,7 +11,7 @@ import * as URLError from "../URLError.js"
 import type { URLProtocol } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
 import type { URLResponse } from "../URLResponse.js"
-import type { StreamedResponse, URLSession } from "../URLSession.js"
+import type { DownloadStorage, StreamedResponse, URLSession } from "../URLSession.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
@@ -26,7 +26,6 @@ import type {
 import { dataProtocol } from "./dataProtocol.js"
 import { resumeFrom } from "./resumeFrom.js"
 import * as DownloadDelivery from "./downloadDelivery.js"
-import type { DownloadStorage } from "./downloadDelivery.js"
 import * as DownloadFile from "./downloadFile.js"
 import { Admission, tasksPerConnection } from "./admission.js"
 import { EventHub } from "./eventHub.js"
@@ -203,8 +202,9 @@ export const make = (
     const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
       makeDownloadTask(URLRequest.fromURLOrRequest(urlOrRequest), Option.none())
 
-    // The partial file must be the session's and hold at least the recorded bytes; extra bytes
-    // past them are not trusted (nothing says they were ever complete) and are cut off.
+    // The partial file must be the session's own (a regular file, not a link to one elsewhere)
+    // and hold at least the recorded bytes; extra bytes past them are not trusted (nothing
+    // says they were ever complete) and are cut off.
     const downloadTaskWithResumeData = (
       resumeData: ResumeData
     ): Effect.Effect<URLSessionDownloadTask, URLError.URLError> =>
@@ -213,16 +213,22 @@ export const make = (
           return yield* noStorage
         }
         const partial = `${storage.directory}/${resumeData.partialFile}`
-        const missing = (cause?: unknown) =>
+        const unusable = (why: string, cause?: unknown) =>
           URLError.make("CannotOpenFile", {
             failingURL: resumeData.url,
-            message: `The partial file of this resume data is missing or shorter than recorded: ${partial}`,
+            message: `cannot resume from the partial file ${partial}: ${why}`,
             cause
           })
-        const info = yield* Effect.mapError(storage.fileSystem.stat(partial), missing)
-        if (info.type !== "File" || Number(info.size) < resumeData.bytesReceived) return yield* Effect.fail(missing())
-        if (Number(info.size) > resumeData.bytesReceived) {
-          yield* Effect.mapError(storage.fileSystem.truncate(partial, BigInt(resumeData.bytesReceived)), missing)
+        const size = yield* Effect.scoped(Effect.flatMap(storage.openPartialFile(partial, "open"), (file) =>
+          file.size > resumeData.bytesReceived
+            ? Effect.as(file.truncate(resumeData.bytesReceived), file.size)
+            : Effect.succeed(file.size))).pipe(
+            Effect.mapError((cause) =>
+              unusable(cause._tag === "SystemError" && cause.description !== undefined ? cause.description : "it cannot be opened", cause)
+            )
+          )
+        if (size < resumeData.bytesReceived) {
+          return yield* Effect.fail(unusable(`it holds ${size} bytes, not the ${resumeData.bytesReceived} recorded`))
         }
         const request = URLRequest.setHeaders(URLRequest.make(resumeData.url), resumeData.headers)
         return yield* makeDownloadTask(request, Option.some(resumeData))
@@ -261,7 +267,7 @@ export const make = (
           Effect.mapError((cause) =>
             URLError.make("CannotMoveFile", {
               failingURL: result.response.url,
-              message: `Cannot move the download to ${options.to}`,
+              message: `cannot move the download to ${options.to}`,
               cause
             })
           )

@@ -25,6 +25,7 @@ import * as Redirect from "./redirect.js"
 import * as RequestRules from "./requestRules.js"
 import type * as Watchdog from "./watchdog.js"
 import * as UploadBody from "./uploadBody.js"
+import { redactPasswords } from "./userInfo.js"
 
 /** Where a task's response and body go, and what its `await` gives on success. */
 export interface Delivery<A> {
@@ -473,7 +474,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         ? "allow"
         : yield* environment.delegate.didReceiveResponse(self, loading.response)
       if (disposition === "cancel") {
-        return yield* Effect.fail(self.failure("Cancelled", "The delegate cancelled the task on its response."))
+        return yield* Effect.fail(self.failure("Cancelled", "the delegate cancelled the task on its response"))
       }
       if (disposition === "becomeDownload" && delivery.mayBecomeDownload === true) {
         return yield* self.handOver(loading, hopScope)
@@ -580,14 +581,14 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     if (redirects >= Redirect.maximumRedirects) {
       return Effect.fail(URLError.make("HTTPTooManyRedirects", {
         failingURL: next.value.url.href,
-        message: `More than ${Redirect.maximumRedirects} redirects`
+        message: `more than ${Redirect.maximumRedirects} redirects`
       }))
     }
     const announce = this.observed()
       ? this.emit(URLSessionEvent.WillPerformHTTPRedirection({
         taskIdentifier: this.taskIdentifier,
         response: redirectResponse,
-        newRequest: next.value.request
+        newRequest: URLRequest.setURL(next.value.request, redactPasswords(next.value.request.url))
       }))
       : Effect.void
     const decide = delegate.willPerformHTTPRedirection === undefined
@@ -670,7 +671,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         if (hop._tag === "Done") return hop.value
         if (hop._tag === "BecameDownload") {
           return yield* Effect.fail(
-            self.failure("Cancelled", `The delegate turned this data task into download task ${hop.taskIdentifier}.`)
+            self.failure("Cancelled", `the delegate turned this data task into download task ${hop.taskIdentifier}`)
           )
         }
         request = hop.request
@@ -702,7 +703,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
           if (
             this.completed || this.stateNow === "canceling" || Option.isSome(this.finished) || this.becameDownload
           ) return Effect.void
-          this.timedOut = now >= resourceDeadline ? "The resource timed out." : "The request timed out."
+          this.timedOut = now >= resourceDeadline
+            ? "the resource took longer than timeoutIntervalForResource"
+            : "no byte came within timeoutIntervalForRequest"
           return this.fiber === undefined
             ? this.complete(Exit.interrupt(FiberId.none))
             : Fiber.interruptFork(this.fiber)
@@ -773,10 +776,10 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private errorOf(cause: Cause.Cause<URLError.URLError>): URLError.URLError {
     const failed = Cause.failureOption(cause)
     if (Option.isSome(failed)) return failed.value
-    if (!Cause.isInterruptedOnly(cause)) return this.failure("Unknown", "The task died of a defect", Cause.squash(cause))
+    if (!Cause.isInterruptedOnly(cause)) return this.failure("Unknown", "the task died of a defect", Cause.squash(cause))
     return this.timedOut !== undefined && this.stateNow !== "canceling"
       ? this.failure("TimedOut", this.timedOut)
-      : this.failure("Cancelled", "The task was cancelled.")
+      : this.failure("Cancelled")
   }
 
   // A cancel that lands between `resume` and the fork has completed the task already.
@@ -863,5 +866,5 @@ const originOf = (url: string): string => {
 const parseURL = (url: string): Effect.Effect<URL, URLError.URLError> =>
   Effect.try({
     try: () => new URL(url),
-    catch: (cause) => URLError.make("BadURL", { failingURL: url, message: `Not a valid URL: "${url}"`, cause })
+    catch: (cause) => URLError.make("BadURL", { failingURL: url, cause })
   })

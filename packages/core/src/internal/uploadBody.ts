@@ -71,7 +71,7 @@ export const renewStream = (
       onNone: () =>
         Effect.fail(URLError.make("RequestBodyStreamExhausted", {
           failingURL: request.url,
-          message: "The body stream must be sent (again) and the delegate's needNewBodyStream gave none"
+          message: "the body stream must be sent (again) and the delegate's needNewBodyStream gave none"
         })),
       onSome: (stream) => Effect.succeed(URLRequest.setBodyStream(request, stream))
     }))
@@ -79,7 +79,7 @@ export const renewStream = (
 const attachFile = (files: UploadFiles, path: string, request: URLRequest.URLRequest) =>
   Effect.gen(function*() {
     const failure = (code: URLError.Code) => (cause?: unknown) =>
-      URLError.make(code, { failingURL: request.url, message: `Cannot upload the file ${path}`, cause })
+      URLError.make(code, { failingURL: request.url, message: `cannot upload the file ${path}`, cause })
     const fileError = (error: PlatformError) =>
       failure(
         error._tag === "SystemError" && error.reason === "PermissionDenied"

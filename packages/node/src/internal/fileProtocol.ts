@@ -28,7 +28,7 @@ export const fileProtocol: URLProtocol = {
       if (!kind.isFile()) {
         return yield* Effect.fail(URLError.make("CannotOpenFile", {
           failingURL: request.url,
-          message: "Only regular files can be loaded"
+          message: "only regular files can be loaded"
         }))
       }
       const handle = yield* Effect.acquireRelease(
@@ -70,7 +70,6 @@ const fileError = (error: unknown, failingURL: string): URLError.URLError => {
   const code = (error as { readonly code?: unknown } | null)?.code
   return URLError.make(typeof code === "string" ? codes[code] ?? "CannotOpenFile" : "CannotOpenFile", {
     failingURL,
-    message: error instanceof Error ? error.message : undefined,
     cause: error
   })
 }

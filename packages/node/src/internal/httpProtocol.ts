@@ -39,7 +39,7 @@ export const make = (
         (error as { readonly code?: unknown } | null)?.code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH"
           ? URLError.make("BadServerResponse", {
             failingURL: request.url,
-            message: "The response body contradicts its Content-Length",
+            message: "the response body contradicts its Content-Length",
             cause: error
           })
           : failure(error)
@@ -94,12 +94,15 @@ export const make = (
       yield* Effect.addFinalizer(() => Effect.sync(() => decoded.body.destroy()))
       return ReadableBody.loading(response, decoded.body, (error) =>
         error instanceof ContentDecoding.DecodedSizeExceeded
-          ? URLError.make("DataLengthExceedsMaximum", { failingURL: request.url, message: error.message })
+          ? URLError.make("DataLengthExceedsMaximum", {
+            failingURL: request.url,
+            message: `the decoded body is longer than ${error.maximumLength} bytes`
+          })
           : decoded.isConnectionError(error)
           ? failure(error)
           : URLError.make("CannotDecodeContentData", {
             failingURL: request.url,
-            message: `The ${codings.join(", ")} body could not be decoded`,
+            message: `its content coding is ${codings.join(", ")}`,
             cause: error
           }))
     })

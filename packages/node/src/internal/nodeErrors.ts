@@ -7,11 +7,13 @@ import { invalidHeadCode } from "./responseHeadReader.js"
  *
  * Errors are matched by their `code` (Node's `E…` system codes, OpenSSL's verification
  * codes, undici's `UND_ERR_…`, llhttp's `HPE_…`), looking through `cause` chains because
- * undici wraps socket and TLS errors.
+ * undici wraps socket and TLS errors. The message is the code's own words; what Node and
+ * undici said stays in the cause. Only our own errors (`ERR_URLSESSION_…`), written for the
+ * reader, add their message as the reason.
  */
 export const toURLError = (error: unknown, failingURL: string): URLError.URLError => {
-  const code = codeFor(errorCodes(error))
-  return URLError.make(code, { failingURL, message: messageOf(error, code), cause: error })
+  const errors = errorsBehind(error)
+  return URLError.make(codeFor(errors.flatMap(codesOf)), { failingURL, message: ownReason(errors), cause: error })
 }
 
 const systemCodes: Readonly<Record<string, URLError.Code>> = {
@@ -117,25 +119,37 @@ const parserErrorCode = (error: { readonly name?: unknown; readonly message?: un
     : "HPE_PARSE_ERROR"
 }
 
-const errorCodes = (error: unknown): ReadonlyArray<string> => {
-  const codes: Array<string> = []
+/** The error and every error behind it: its `cause` chain, and an AggregateError's errors. */
+const errorsBehind = (error: unknown): ReadonlyArray<object> => {
+  const errors: Array<object> = []
   const seen = new Set<unknown>()
-  let current: unknown = error
-  while (typeof current === "object" && current !== null && !seen.has(current)) {
-    seen.add(current)
-    const code = (current as { readonly code?: unknown }).code
-    if (typeof code === "string") codes.push(code)
-    const parserCode = parserErrorCode(current)
-    if (parserCode !== undefined) codes.push(parserCode)
-    if (current instanceof AggregateError) {
-      for (const inner of current.errors) codes.push(...errorCodes(inner))
+  const visit = (start: unknown): void => {
+    let current = start
+    while (typeof current === "object" && current !== null && !seen.has(current)) {
+      seen.add(current)
+      errors.push(current)
+      if (current instanceof AggregateError) current.errors.forEach(visit)
+      current = (current as { readonly cause?: unknown }).cause
     }
-    current = (current as { readonly cause?: unknown }).cause
   }
-  return codes
+  visit(error)
+  return errors
 }
 
-const messageOf = (error: unknown, code: URLError.Code): string => {
-  const detail = error instanceof Error && error.message !== "" ? `: ${error.message}` : ""
-  return `${code} (${URLError.rawValue(code)})${detail}`
+const codesOf = (error: object): ReadonlyArray<string> => {
+  const code = (error as { readonly code?: unknown }).code
+  const parserCode = parserErrorCode(error)
+  return [...(typeof code === "string" ? [code] : []), ...(parserCode === undefined ? [] : [parserCode])]
+}
+
+// Our own errors (`ERR_URLSESSION_…`, from bodyStream.ts and responseHeadReader.ts) are written
+// for the reader: the first one's message says why, as a clause after the headline.
+const ownReason = (errors: ReadonlyArray<object>): string | undefined => {
+  const own = errors.find((error): error is Error =>
+    error instanceof Error && error.message !== "" &&
+    String((error as { readonly code?: unknown }).code).startsWith("ERR_URLSESSION_")
+  )
+  if (own === undefined) return undefined
+  // "The body stream failed" follows a colon as "the body stream failed"; "HTTP…" stays.
+  return /^[A-Z][a-z]/.test(own.message) ? own.message[0]!.toLowerCase() + own.message.slice(1) : own.message
 }
