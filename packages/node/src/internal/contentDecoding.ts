@@ -43,7 +43,10 @@ export const decode = (
   codings: ReadonlyArray<Coding>,
   maximumLength: number
 ): Effect.Effect<Decoded> =>
-  Effect.map(codings.at(-1) === "deflate" ? firstChunk(body) : Effect.succeed(undefined), (first) => {
+  Effect.map(firstChunk(body), (first): Decoded => {
+    // An empty body holds no coded content, whatever its framing: decoders would call the
+    // missing stream header corrupt.
+    if (first === undefined && body.readableEnded) return { body, isConnectionError: () => true }
     // Only the outermost coding's first bytes are on the wire to look at.
     const decoders = [...codings].reverse().map((coding, index) => decoderFor(coding, index === 0 ? first : undefined))
     const limit = sizeLimit(maximumLength)

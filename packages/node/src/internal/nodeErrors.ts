@@ -1,5 +1,6 @@
 import * as URLError from "@urlsession/core/URLError"
 import { exhaustedCode } from "./bodyStream.js"
+import { resetMidResponseCode } from "./parserAtClose.js"
 import { invalidHeadCode } from "./responseHeadReader.js"
 
 /**
@@ -40,6 +41,7 @@ const systemCodes: Readonly<Record<string, URLError.Code>> = {
   EPIPE: "NetworkConnectionLost",
   UND_ERR_SOCKET: "NetworkConnectionLost",
   UND_ERR_CLOSED: "NetworkConnectionLost",
+  [resetMidResponseCode]: "NetworkConnectionLost",
   // undici reports a body cut short by a closing connection as a length mismatch
   UND_ERR_RES_CONTENT_LENGTH_MISMATCH: "NetworkConnectionLost",
   // a response that is HTTP in form but not in substance
