@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as EntityTag from "./internal/entityTag.js"
 import * as URLError from "./URLError.js"
 
 /**
@@ -32,6 +33,9 @@ const HTTPURL = Schema.String.pipe(Schema.filter((url) => {
   }
 }))
 
+// Sent as If-Range, which takes no weak entity tag.
+const StrongEntityTag = Schema.String.pipe(Schema.filter((tag) => EntityTag.isStrong(tag) || "a strong entity tag"))
+
 /**
  * @since 0.1.0
  * @category models
@@ -44,8 +48,11 @@ export class ResumeData extends Schema.Class<ResumeData>("@urlsession/core/Resum
   url: HTTPURL,
   /** The request's own header fields, sent again. */
   headers: Schema.Record({ key: Schema.String, value: Schema.String }),
-  /** The validators of the partial body: the server must still have the same resource. */
-  etag: Schema.optional(Schema.String),
+  /**
+   * The validators of the partial body: the server must still have the same resource. The
+   * ETag is a strong one, sent as `If-Range` before the date.
+   */
+  etag: Schema.optional(StrongEntityTag),
   lastModified: Schema.optional(Schema.String),
   /** Bytes already in the partial file. */
   bytesReceived: Schema.Int.pipe(Schema.nonNegative()),
@@ -67,8 +74,8 @@ export const encode = (resumeData: ResumeData): Effect.Effect<string> =>
 
 /**
  * Resume data from a string made by {@link encode}. Untrusted input is validated: anything
- * that is not resume data of this version, with an http(s) URL and a partial file named by a
- * session, fails with `CannotDecodeRawData` and says why; no input makes it die.
+ * that is not the JSON of resume data {@link validate} accepts fails with
+ * `CannotDecodeRawData` and says why; no input makes it die.
  *
  * @since 0.1.0
  * @category encoding
@@ -80,16 +87,36 @@ export const decode = (encoded: string): Effect.Effect<ResumeData, URLError.URLE
     }
     const text = Encoding.decodeBase64UrlString(encoded)
     if (Either.isLeft(text)) return Effect.fail(invalid("is not base64url", text.left))
-    if (nestsDeeperThan(text.right, maximumDepth)) {
-      return Effect.fail(invalid(`is nested deeper than ${maximumDepth} levels`))
-    }
     let json: unknown
     try {
       json = JSON.parse(text.right)
     } catch (cause) {
       return Effect.fail(invalid("is not JSON", cause))
     }
-    return Schema.decodeUnknown(ResumeData)(json, { onExcessProperty: "error" }).pipe(
+    return validate(json)
+  })
+
+/**
+ * Resume data checked by the rules {@link decode} applies, whatever made the value: one read
+ * back with `JSON.parse` or built by hand type-checks as `ResumeData` without having been
+ * checked. Anything that is not resume data of this version, with an http(s) URL, a byte
+ * count that is a non-negative safe integer and a partial file named by a session, fails with
+ * `CannotDecodeRawData` and says why. The session checks every resume data it is given so.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const validate = (input: unknown): Effect.Effect<ResumeData, URLError.URLError> =>
+  Effect.suspend(() => {
+    if (nestsDeeperThan(input, maximumDepth)) {
+      return Effect.fail(invalid(`is nested deeper than ${maximumDepth} levels`))
+    }
+    // Its fields are its own string-keyed ones: an instance also holds, under a symbol, the
+    // hash Effect caches once it has compared it.
+    const fields = typeof input === "object" && input !== null && !Array.isArray(input)
+      ? Object.fromEntries(Object.entries(input))
+      : input
+    return Schema.decodeUnknown(ResumeData)(fields, { onExcessProperty: "error" }).pipe(
       Effect.mapError((error) => invalid(schemaComplaint(error), error))
     )
   })
@@ -99,30 +126,17 @@ export const decode = (encoded: string): Effect.Effect<ResumeData, URLError.URLE
 // resume data, before any work in proportion to its size.
 const maximumEncodedLength = 2 ** 20
 
-// An object whose deepest field (`headers`) is an object of strings. Deeper input is refused
-// before it is parsed: every later step that walks a value (Schema's checks, the formatting of
-// its complaint, whoever prints the error's cause) recurses once per level, and thousands of
-// levels fit in a few KiB.
+// An object whose deepest field (`headers`) is an object of strings. Deeper values are refused
+// before anything walks them: Schema's checks, the formatting of its complaint and whoever
+// prints the error's cause recurse once per level, and thousands of levels fit in a few KiB of
+// JSON (`JSON.parse` itself does not recurse).
 const maximumDepth = 2
 
-/** Does the JSON text open more than `limit` arrays or objects inside one another? */
-const nestsDeeperThan = (text: string, limit: number): boolean => {
-  let depth = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i]
-    if (inString) {
-      if (char === "\\") i++
-      else if (char === "\"") inString = false
-    } else if (char === "\"") {
-      inString = true
-    } else if (char === "{" || char === "[") {
-      if (++depth > limit) return true
-    } else if (char === "}" || char === "]") {
-      depth--
-    }
-  }
-  return false
+/** Does `value` hold arrays or objects more than `limit` levels inside one another? */
+const nestsDeeperThan = (value: unknown, limit: number): boolean => {
+  if (typeof value !== "object" || value === null) return false
+  if (limit === 0) return true
+  return Object.values(value).some((field) => nestsDeeperThan(field, limit - 1))
 }
 
 // Names the field at fault without repeating the input's values (the ParseError, the cause,

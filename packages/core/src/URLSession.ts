@@ -151,8 +151,10 @@ export interface URLSession {
   /** A suspended download task: `resume` it to start. Its file is the caller's to move; one
    * nobody moved is removed when the session ends. */
   readonly downloadTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDownloadTask>
-  /** A suspended download task that goes on from resume data. Fails with `CannotOpenFile`
-   * when the partial file is not in this session's directory or is shorter than recorded. */
+  /** A suspended download task that goes on from resume data. Fails with
+   * `CannotDecodeRawData` when the value breaks a rule `ResumeData.decode` checks (whatever
+   * made it), and with `CannotOpenFile` when the partial file is not in this session's
+   * directory or is shorter than recorded. */
   readonly downloadTaskWithResumeData: (resumeData: ResumeData) => Effect.Effect<URLSessionDownloadTask, URLError>
   /** Downloads to a file: with `to`, moved there atomically (never a half-written file at
    * `to`); without, a temporary file that exists until the current scope closes. */
@@ -285,7 +287,9 @@ export const downloadTask = (
   Effect.flatMap(URLSession, (session) => session.downloadTask(urlOrRequest))
 
 /**
- * Creates a suspended download task that goes on from resume data.
+ * Creates a suspended download task that goes on from resume data. The value is checked as
+ * `ResumeData.decode` checks its string, also when it was built another way (a plain object
+ * type-checks as `ResumeData`): what breaks a rule fails with `CannotDecodeRawData`.
  *
  * @since 0.1.0
  * @category accessors

@@ -10,6 +10,7 @@ import { isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
 import type { DownloadStorage, PartialFile } from "../URLSession.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { DownloadResult } from "../URLSessionTask.js"
+import * as EntityTag from "./entityTag.js"
 import type { Delivery, TaskContext } from "./task.js"
 
 /** A download delivery, and what `cancelByProducingResumeData` needs of it. */
@@ -281,10 +282,11 @@ export const make = (
   }
 
   // Resumable: an HTTP response with a validator, from a server that takes byte ranges,
-  // whose body is not encoded (ranges count encoded bytes; the file holds decoded ones).
+  // whose body is not encoded (ranges count encoded bytes; the file holds decoded ones). A weak
+  // ETag validates no range: without a Last-Modified, the response is not resumable.
   const resumableResponse = () => {
     if (lastResponse === undefined || !isHTTPURLResponse(lastResponse)) return undefined
-    const etag = Option.getOrUndefined(lastResponse.value("ETag"))
+    const etag = Option.getOrUndefined(Option.filter(lastResponse.value("ETag"), EntityTag.isStrong))
     const lastModified = Option.getOrUndefined(lastResponse.value("Last-Modified"))
     const ranges = lastResponse.statusCode === 206 ||
       Option.getOrUndefined(lastResponse.value("Accept-Ranges"))?.toLowerCase() === "bytes"

@@ -15,7 +15,7 @@ import type { DownloadStorage, StreamedResponse, URLSession } from "../URLSessio
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
-import type { ResumeData } from "../ResumeData.js"
+import * as ResumeData from "../ResumeData.js"
 import type {
   DataResult,
   DownloadResult,
@@ -163,7 +163,7 @@ export const make = (
 
     const makeDownloadTask = (
       request: URLRequest.URLRequest,
-      resume: Option.Option<ResumeData>,
+      resume: Option.Option<ResumeData.ResumeData>,
       adopted?: Task.AdoptedLoad
     ): Effect.Effect<URLSessionDownloadTask> =>
       Effect.suspend(() => {
@@ -202,16 +202,20 @@ export const make = (
     const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
       makeDownloadTask(URLRequest.fromURLOrRequest(urlOrRequest), Option.none())
 
-    // The partial file must be the session's own (a regular file, not a link to one elsewhere)
-    // and hold at least the recorded bytes; extra bytes past them are not trusted (nothing
-    // says they were ever complete) and are cut off.
+    // The resume data is checked again, whatever made it: a plain object type-checks as
+    // `ResumeData`, and its partial file's name, byte count and URL decide what is truncated,
+    // what range is asked for and what is loaded. The partial file must be the session's own
+    // (a regular file, not a link to one elsewhere) and hold at least the recorded bytes;
+    // extra bytes past them are not trusted (nothing says they were ever complete) and are cut
+    // off.
     const downloadTaskWithResumeData = (
-      resumeData: ResumeData
+      given: ResumeData.ResumeData
     ): Effect.Effect<URLSessionDownloadTask, URLError.URLError> =>
       Effect.gen(function*() {
         if (storage === undefined) {
           return yield* noStorage
         }
+        const resumeData = yield* ResumeData.validate(given)
         const partial = `${storage.directory}/${resumeData.partialFile}`
         const unusable = (why: string, cause?: unknown) =>
           URLError.make("CannotOpenFile", {
