@@ -13,7 +13,7 @@
  * daemon are to follow the same one for theirs.
  */
 import { type PlatformError, SystemError, type SystemErrorReason } from "@effect/platform/Error"
-import type { PartialFile, PartialFileMode } from "@urlsession/core/URLSession"
+import type { PartialFile, PartialFileMode } from "@urlsession/core/DownloadStorage"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
