@@ -11,7 +11,7 @@ import { Cause, Effect, Exit, Option } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { patterned, tempDirectory } from "../fixtures/files.js"
-import { httpServer } from "../fixtures/servers.js"
+import { answerRange, httpServer } from "../fixtures/servers.js"
 
 const uid = process.getuid!()
 // Giving a directory to another user takes root (as CI runs).
@@ -47,16 +47,7 @@ const privateTemp = Effect.tap(
 const resumableServer = (answer: 200 | 206) =>
   httpServer((request, response) => {
     const headers = { ETag: "\"v1\"", "Accept-Ranges": "bytes" }
-    const range = request.headers.range?.match(/^bytes=(\d+)-$/)
-    if (range && answer === 206) {
-      const start = Number(range[1])
-      response.writeHead(206, {
-        ...headers,
-        "Content-Range": `bytes ${start}-${body.length - 1}/${body.length}`,
-        "Content-Length": String(body.length - start)
-      })
-      return void response.end(body.subarray(start))
-    }
+    if (answer === 206 && answerRange(request, response, body, headers)) return
     response.writeHead(200, { ...headers, "Content-Length": String(body.length) })
     response.end(body)
   })

@@ -11,7 +11,7 @@ import { Chunk, Deferred, Effect, Exit, Fiber, Option, Stream } from "effect"
 import * as fs from "node:fs"
 import type * as http from "node:http"
 import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
-import { closedPort, httpServer } from "../fixtures/servers.js"
+import { answerRange, closedPort, httpServer } from "../fixtures/servers.js"
 
 const alwaysDownload: URLSessionDelegate.URLSessionDelegate = {
   didReceiveResponse: () => Effect.succeed("becomeDownload")
@@ -31,16 +31,7 @@ const rangeServer = (body: Buffer, holdAfter: number) =>
     const server = yield* httpServer((request, response) => {
       requests.push(request.headers)
       const headers = { ETag: "\"v1\"", "Accept-Ranges": "bytes" }
-      const range = request.headers.range?.match(/^bytes=(\d+)-$/)
-      if (range) {
-        const start = Number(range[1])
-        response.writeHead(206, {
-          ...headers,
-          "Content-Range": `bytes ${start}-${body.length - 1}/${body.length}`,
-          "Content-Length": String(body.length - start)
-        })
-        return void response.end(body.subarray(start))
-      }
+      if (answerRange(request, response, body, headers)) return
       response.writeHead(200, { ...headers, "Content-Length": String(body.length) })
       if (full++ > 0) return void response.end(body)
       heldResponses.push(response)
