@@ -1,12 +1,69 @@
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as URLError from "../URLError.js"
 import * as URLRequest from "../URLRequest.js"
 import type { HTTPURLResponse } from "../URLResponse.js"
+import type { URLSessionDelegate } from "../URLSessionDelegate.js"
+import * as URLSessionEvent from "../URLSessionEvent.js"
+import type { URLSessionTask } from "../URLSessionTask.js"
 import { credentialFields } from "./requestRules.js"
+import { redactPasswords } from "./userInfo.js"
 
 /** Apple follows at most 20 redirects; the 21st fails with `HTTPTooManyRedirects`. */
 export const maximumRedirects = 20
+
+/** What a task lends the redirect decision. */
+export interface RedirectContext {
+  readonly task: URLSessionTask
+  readonly delegate: URLSessionDelegate
+  readonly allowsInsecureRedirects: boolean
+  /** Is anybody listening? Build no event when nobody is. */
+  readonly observed: () => boolean
+  readonly emit: (event: URLSessionEvent.TaskEvent) => Effect.Effect<void>
+}
+
+/**
+ * The whole redirect decision for a response to `request` (sent to `url`) after `redirects`
+ * followed ones: `Some` request to follow, or `None` when the response is the final one.
+ * The rules, the limit, the `WillPerformHTTPRedirection` event and the delegate's say, in
+ * that order.
+ */
+export const decide = (
+  context: RedirectContext,
+  request: URLRequest.URLRequest,
+  url: URL,
+  response: HTTPURLResponse,
+  redirects: number
+): Effect.Effect<Option.Option<URLRequest.URLRequest>, URLError.URLError> => {
+  const next = redirectRequest(request, url, response)
+  if (Option.isNone(next)) return Effect.succeedNone
+  const refused = refusedDowngrade(url, next.value.url, context.allowsInsecureRedirects)
+  if (refused !== undefined) return Effect.fail(refused)
+  if (redirects >= maximumRedirects) {
+    return Effect.fail(URLError.make("HTTPTooManyRedirects", {
+      failingURL: next.value.url.href,
+      message: `more than ${maximumRedirects} redirects`
+    }))
+  }
+  const announce = context.observed()
+    ? context.emit(URLSessionEvent.WillPerformHTTPRedirection({
+      taskIdentifier: context.task.taskIdentifier,
+      response,
+      newRequest: URLRequest.setURL(next.value.request, redactPasswords(next.value.request.url))
+    }))
+    : Effect.void
+  const { delegate } = context
+  const chosen = delegate.willPerformHTTPRedirection === undefined
+    ? Effect.succeed(Option.some(next.value.request))
+    : delegate.willPerformHTTPRedirection(context.task, response, next.value.request).pipe(
+      Effect.flatMap(Option.match({
+        onNone: () => Effect.succeedNone,
+        onSome: (chosen) => Effect.asSome(checkChosen(request, url, chosen, context.allowsInsecureRedirects))
+      }))
+    )
+  return Effect.zipRight(announce, chosen)
+}
 
 // 300 (Multiple Choices) and 304 (Not Modified) are answers, not redirects.
 const redirectStatuses = new Set([301, 302, 303, 305, 306, 307, 308])
@@ -94,7 +151,8 @@ export const checkChosen = (
       message: "a redirect can only lead to an http or https URL"
     }))
   }
-  if (isDowngrade(currentURL, url) && !allowsInsecureRedirects) return Either.left(downgradeRefused(url))
+  const refused = refusedDowngrade(currentURL, url, allowsInsecureRedirects)
+  if (refused !== undefined) return Either.left(refused)
   if (url.origin === currentURL.origin) return Either.right(chosen)
   return Either.right(crossOriginFields.reduce((request, field) => {
     const carried = URLRequest.header(previous, field)
@@ -104,12 +162,14 @@ export const checkChosen = (
   }, chosen))
 }
 
-/** The failure of a redirect from https to http that the configuration does not allow. */
-export const downgradeRefused = (url: URL): URLError.URLError =>
-  URLError.make("AppTransportSecurityRequiresSecureConnection", {
-    failingURL: url.href,
-    message: "a redirect from https to http is not followed"
-  })
+/** A redirect from https to http fails unless the configuration allows it. */
+const refusedDowngrade = (from: URL, to: URL, allowsInsecureRedirects: boolean): URLError.URLError | undefined =>
+  isDowngrade(from, to) && !allowsInsecureRedirects
+    ? URLError.make("AppTransportSecurityRequiresSecureConnection", {
+      failingURL: to.href,
+      message: "a redirect from https to http is not followed"
+    })
+    : undefined
 
 /** Is `from` → `to` a downgrade from a secure scheme to an insecure one? */
 export const isDowngrade = (from: URL, to: URL): boolean => from.protocol === "https:" && to.protocol === "http:"

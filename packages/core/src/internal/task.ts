@@ -14,7 +14,7 @@ import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
 import type { Loading, URLProtocol } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
-import { type HTTPURLResponse, isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
+import { isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
@@ -25,7 +25,6 @@ import * as Redirect from "./redirect.js"
 import * as RequestRules from "./requestRules.js"
 import type * as Watchdog from "./watchdog.js"
 import * as UploadBody from "./uploadBody.js"
-import { redactPasswords } from "./userInfo.js"
 
 /** Where a task's response and body go, and what its `await` gives on success. */
 export interface Delivery<A> {
@@ -168,6 +167,8 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private lastSentStream: unknown = undefined
   private reusableStream: unknown = undefined
   private lastActivity = 0
+  // What the redirect decision is lent, made at the first response.
+  private redirecting: Redirect.RedirectContext | undefined
   // Set once the task has handed its load over to the download task it became.
   private becameDownload = false
   // The scope of the hop under way: closed when the hop ends (by `complete` if it fails),
@@ -459,7 +460,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       self.lastActivity = clock.unsafeCurrentTimeMillis()
       self.responseNow = Option.some(loading.response)
       if (isHTTPURLResponse(loading.response)) {
-        const next = yield* self.followRedirect(url, loading.response, redirects)
+        const next = yield* Redirect.decide(self.redirectContext(), self.requestNow, url, loading.response, redirects)
         if (Option.isSome(next)) return { _tag: "Redirect", request: next.value } as const
       }
       if (delivery.examine !== undefined && (yield* delivery.examine(loading.response)) === "restart") {
@@ -481,6 +482,16 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       }
       return yield* self.receiveBody(request, loading, clock)
     })
+  }
+
+  private redirectContext(): Redirect.RedirectContext {
+    return this.redirecting ??= {
+      task: this,
+      delegate: this.environment.delegate,
+      allowsInsecureRedirects: this.environment.configuration.allowsInsecureRedirects,
+      observed: () => this.observed(),
+      emit: (event) => this.emit(event)
+    }
   }
 
   private get needNewBodyStream(): Effect.Effect<Option.Option<Stream.Stream<Uint8Array, unknown>>> {
@@ -565,42 +576,6 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       self.finished = Option.some(value)
       return { _tag: "Done", value } as const
     })
-  }
-
-  private followRedirect(
-    url: URL,
-    redirectResponse: HTTPURLResponse,
-    redirects: number
-  ): Effect.Effect<Option.Option<URLRequest.URLRequest>, URLError.URLError> {
-    const next = Redirect.redirectRequest(this.requestNow, url, redirectResponse)
-    if (Option.isNone(next)) return Effect.succeedNone
-    const { configuration, delegate } = this.environment
-    if (Redirect.isDowngrade(url, next.value.url) && !configuration.allowsInsecureRedirects) {
-      return Effect.fail(Redirect.downgradeRefused(next.value.url))
-    }
-    if (redirects >= Redirect.maximumRedirects) {
-      return Effect.fail(URLError.make("HTTPTooManyRedirects", {
-        failingURL: next.value.url.href,
-        message: `more than ${Redirect.maximumRedirects} redirects`
-      }))
-    }
-    const announce = this.observed()
-      ? this.emit(URLSessionEvent.WillPerformHTTPRedirection({
-        taskIdentifier: this.taskIdentifier,
-        response: redirectResponse,
-        newRequest: URLRequest.setURL(next.value.request, redactPasswords(next.value.request.url))
-      }))
-      : Effect.void
-    const decide = delegate.willPerformHTTPRedirection === undefined
-      ? Effect.succeed(Option.some(next.value.request))
-      : delegate.willPerformHTTPRedirection(this, redirectResponse, next.value.request).pipe(
-        Effect.flatMap(Option.match({
-          onNone: () => Effect.succeedNone,
-          onSome: (chosen) =>
-            Effect.asSome(Redirect.checkChosen(this.requestNow, url, chosen, configuration.allowsInsecureRedirects))
-        }))
-      )
-    return Effect.zipRight(announce, decide)
   }
 
   // A download task made from a data task starts with the data task's response and body;
