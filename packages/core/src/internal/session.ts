@@ -26,7 +26,7 @@ import type {
 } from "../URLSessionTask.js"
 import { dataProtocol } from "./dataProtocol.js"
 import { resumeFrom } from "./resumeFrom.js"
-import * as DownloadDelivery from "./downloadDelivery.js"
+import { DownloadTask } from "./downloadTask.js"
 import * as DownloadFile from "./downloadFile.js"
 import { Admission, tasksPerConnection } from "./admission.js"
 import { EventHub } from "./eventHub.js"
@@ -88,28 +88,33 @@ export const make = (
       }
     }
 
+    // Registers the task `build` makes with the next identifier.
+    const registerTask = <T extends Task.TaskHandle<unknown>>(
+      adopted: Task.AdoptedLoad | undefined,
+      build: (taskIdentifier: number) => T
+    ): Effect.Effect<T> =>
+      Effect.suspend(() => {
+        // A data task becoming a download is a task the session already runs, not a new one.
+        if (invalidated && adopted === undefined) {
+          // Apple raises an exception here: asking an invalidated session for a task is a
+          // programming error, not a failure of the load.
+          return Effect.dieMessage("URLSession: the session was invalidated; it cannot create tasks")
+        }
+        const task = build(nextTaskIdentifier++)
+        tasks.set(task.taskIdentifier, task)
+        return Effect.succeed(task)
+      })
+
     const createTask = <A>(
       urlOrRequest: string | URL | URLRequest.URLRequest,
       delivery: (context: Task.TaskContext) => Task.Delivery<A>,
       options: Task.TaskOptions = {}
     ): Effect.Effect<Task.TaskHandle<A>> =>
-      Effect.suspend(() => {
-        // A data task becoming a download is a task the session already runs, not a new one.
-        if (invalidated && options.adopted === undefined) {
-          // Apple raises an exception here: asking an invalidated session for a task is a
-          // programming error, not a failure of the load.
-          return Effect.dieMessage("URLSession: the session was invalidated; it cannot create tasks")
-        }
-        const task = Task.make(
-          environment,
-          nextTaskIdentifier++,
-          URLRequest.fromURLOrRequest(urlOrRequest),
-          delivery,
-          options
-        )
-        tasks.set(task.taskIdentifier, task)
-        return Effect.succeed(task)
-      })
+      registerTask(
+        options.adopted,
+        (taskIdentifier) =>
+          Task.make(environment, taskIdentifier, URLRequest.fromURLOrRequest(urlOrRequest), delivery, options)
+      )
 
     const announceInvalid = Effect.suspend(() => {
       if (announcedInvalid) return Effect.void
@@ -171,33 +176,9 @@ export const make = (
         if (storage === undefined) {
           return noStorage
         }
-        let delivery: DownloadDelivery.DownloadDelivery | undefined
-        return Effect.map(
-          createTask<DownloadResult>(request, (context) => {
-            const made = DownloadDelivery.make(storage, context, resume)
-            delivery = made
-            return {
-              ...made,
-              finish: (response) =>
-                Effect.tap(made.finish(response), ({ location }) => Effect.sync(() => handedOver.add(location)))
-            }
-          }, { adopted }),
-          // The task itself gains the method (a copy would lose the task's accessors).
-          (task): URLSessionDownloadTask => Object.assign(task, {
-            // Whether the bytes on disk can be resumed is known only once the task has
-            // stopped writing: keep the file if it might be, decide after the cancel.
-            cancelByProducingResumeData: Effect.gen(function*() {
-              if ((yield* task.state) === "completed") return Option.none()
-              const resumable = delivery!.isResumable()
-              if (resumable) delivery!.keepPartialFile()
-              yield* task.cancel
-              yield* task.completion
-              const resumeData = resumable ? delivery!.resumeData() : Option.none()
-              if (Option.isNone(resumeData)) yield* delivery!.removePartialFile
-              return resumeData
-            })
-          })
-        )
+        const onHandedOver = (location: string) => void handedOver.add(location)
+        return registerTask(adopted, (taskIdentifier) =>
+          new DownloadTask(environment, taskIdentifier, request, storage, resume, onHandedOver, { adopted }))
       })
 
     const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
