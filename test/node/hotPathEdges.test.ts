@@ -134,7 +134,7 @@ describe("a followed hop's scope is closed whole", () => {
         canInit: () => true,
         startLoading: (request) =>
           Effect.gen(function*() {
-            if (request.url.endsWith("/final")) return { response: http(request.url, 200, {}), body: Stream.never }
+            if (request.url.endsWith("/final")) return { response: http(request.url, 200, {}), pull: Effect.never }
             yield* Effect.addFinalizer(() => Effect.sync(() => released.push("connection")))
             yield* Effect.addFinalizer(() =>
               Deferred.succeed(closing, undefined).pipe(
@@ -144,7 +144,7 @@ describe("a followed hop's scope is closed whole", () => {
             )
             return {
               response: http(request.url, 302, { location: "/final", "content-length": "0" }),
-              body: Stream.empty
+              pull: Effect.succeedNone
             }
           })
       }

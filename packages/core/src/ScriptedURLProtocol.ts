@@ -24,8 +24,8 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Stream from "effect/Stream"
-import { chunkPull } from "./internal/chunkPull.js"
+import type * as Scope from "effect/Scope"
+import { chunkPull } from "./internal/bodyPull.js"
 import * as URLError from "./URLError.js"
 import type { Loading, URLProtocol } from "./URLProtocol.js"
 import type { URLRequest } from "./URLRequest.js"
@@ -34,12 +34,13 @@ import * as URLSession from "./URLSession.js"
 import * as URLSessionConfiguration from "./URLSessionConfiguration.js"
 
 /**
- * How a scripted protocol answers a request.
+ * How a scripted protocol answers a request. It runs in the load's scope, where
+ * `URLProtocol.pullFromStream` can make a body from a `Stream`.
  *
  * @since 0.1.0
  * @category models
  */
-export type Script = (request: URLRequest) => Effect.Effect<Loading, URLError.URLError>
+export type Script = (request: URLRequest) => Effect.Effect<Loading, URLError.URLError, Scope.Scope>
 
 /**
  * A protocol that answers the URLs `canInit` accepts (all of them, by default) with `script`.
@@ -111,8 +112,7 @@ export const respond = (response: Response): Script => (request) => {
     message: `the scripted connection was cut after ${response.cutAfter} bytes`
   })
   const sent = response.cutAfter === undefined ? chunks : truncate(chunks, response.cutAfter)
-  const body = cut === undefined ? Stream.fromIterable(sent) : Stream.concat(Stream.fromIterable(sent), Stream.fail(cut))
-  const loading = Effect.sync(() => ({ response: head, body, pull: chunkPull(sent, cut) }))
+  const loading = Effect.sync(() => ({ response: head, pull: chunkPull(sent, cut) }))
   return response.delay === undefined ? loading : Effect.delay(loading, response.delay)
 }
 

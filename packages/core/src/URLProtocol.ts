@@ -2,11 +2,30 @@
  * How one URL scheme is loaded. A session holds a list of protocols and gives each request
  * to the first one that can load it.
  *
- * A protocol turns a request into a response head and a body stream. It runs in the task's
+ * A protocol turns a request into a response head and a body to pull. It runs in the task's
  * `Scope`: when the task is cancelled, timed out or its session invalidated, the scope
  * closes and the protocol must release what it holds (abort the request, close the socket).
- * The body is pulled: a protocol must not read faster than the stream is consumed, so a
- * suspended task or a slow consumer backpressures all the way to the transport.
+ * The body is pulled: a protocol must not read faster than it is pulled, so a suspended
+ * task or a slow consumer backpressures all the way to the transport.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { URLProtocol, URLResponse } from "@urlsession/core"
+ *
+ * // A protocol for `hello:` URLs, whose body is a Stream.
+ * const hello: URLProtocol.URLProtocol = {
+ *   canInit: (url) => url.protocol === "hello:",
+ *   startLoading: (request) =>
+ *     Effect.gen(function*() {
+ *       const body = Stream.make(new TextEncoder().encode("hello"))
+ *       return {
+ *         response: URLResponse.fromHTTPHead({ url: request.url, statusCode: 200, headers: {} }),
+ *         pull: yield* URLProtocol.pullFromStream(body)
+ *       }
+ *     })
+ * }
+ * ```
  *
  * @since 0.1.0
  */
@@ -14,6 +33,7 @@ import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import * as internal from "./internal/bodyPull.js"
 import type { URLError } from "./URLError.js"
 import type { URLRequest } from "./URLRequest.js"
 import type { URLResponse } from "./URLResponse.js"
@@ -26,14 +46,34 @@ import type { URLResponse } from "./URLResponse.js"
  */
 export interface Loading {
   readonly response: URLResponse
-  readonly body: Stream.Stream<Uint8Array, URLError>
   /**
-   * The same body as a pull, optionally: each run gives the next chunk, `None` at the end.
-   * When present the session reads the body with it instead of running `body`, which costs
-   * less per response. A protocol gives one or the other reading, never both at once.
+   * The body: each run gives the next chunk, `None` at the end. A protocol whose body is a
+   * `Stream` makes it with {@link pullFromStream}; whoever wants the body as a `Stream`
+   * takes {@link bodyStream}.
    */
-  readonly pull?: Effect.Effect<Option.Option<Uint8Array>, URLError>
+  readonly pull: Effect.Effect<Option.Option<Uint8Array>, URLError>
 }
+
+/**
+ * A body stream as a `Loading`'s pull, for a protocol whose body is a `Stream`. The stream
+ * runs in the scope (the load's, in `startLoading`): closing it stops the stream and runs
+ * its finalizers.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const pullFromStream: (
+  body: Stream.Stream<Uint8Array, URLError>
+) => Effect.Effect<Loading["pull"], never, Scope.Scope> = internal.pullFromStream
+
+/**
+ * A `Loading`'s body as a `Stream`. It reads the same pull the session would: run it once,
+ * and in place of the session, not beside it.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const bodyStream: (loading: Loading) => Stream.Stream<Uint8Array, URLError> = internal.bodyStream
 
 /**
  * What a protocol tells its task while it loads (Apple's `URLProtocolClient`).

@@ -2,11 +2,10 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
 import type { URLProtocol } from "../URLProtocol.js"
 import { URLResponse } from "../URLResponse.js"
-import { chunkPull } from "./chunkPull.js"
+import { chunkPull } from "./bodyPull.js"
 
 /**
  * `data:` URLs (RFC 2397): `data:[<media type>][;base64],<data>`. The media type defaults to
@@ -28,7 +27,6 @@ export const dataProtocol: URLProtocol = {
           expectedContentLength: parsed.data.byteLength,
           suggestedFilename: "Unknown"
         }),
-        body: parsed.data.byteLength === 0 ? Stream.empty : Stream.succeed(parsed.data),
         pull: chunkPull(parsed.data.byteLength === 0 ? [] : [parsed.data])
       })
     })

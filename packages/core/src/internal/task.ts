@@ -20,6 +20,7 @@ import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { State, URLSessionDownloadTask, URLSessionTask } from "../URLSessionTask.js"
 import * as Admission from "./admission.js"
+import * as Phase from "./taskPhase.js"
 import { EventHub } from "./eventHub.js"
 import * as Redirect from "./redirect.js"
 import * as RequestRules from "./requestRules.js"
@@ -139,16 +140,12 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   // mirrors it, so a running task passes without an Effect.
   private gate: Effect.Latch | undefined
   private gateOpen = true
-  // What `await` gives, once the task has completed, and who waits for it meanwhile.
-  private outcome: Exit.Exit<A, URLError.URLError> | undefined
+  // Who waits for the task's outcome.
   private waiters: Array<(outcome: Exit.Exit<A, URLError.URLError>) => void> | undefined
-  private stateNow: State = "suspended"
+  private phase: Phase.Phase<A> = Phase.created
   // Apple's suspend count: a task is created suspended once; every `suspend` needs its own
   // `resume`, and a `resume` with nothing to undo does nothing.
   private suspendCount = 1
-  private started = false
-  private completed = false
-  private finished: Option.Option<A> = Option.none()
   // While the task waits for a consumer (backpressure), the network is not idle: it is us.
   private awaitingConsumer = false
   // Whether the caller has suspended the task since it started.
@@ -169,17 +166,14 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private lastActivity = 0
   // What the redirect decision is lent, made at the first response.
   private redirecting: Redirect.RedirectContext | undefined
-  // Set once the task has handed its load over to the download task it became.
-  private becameDownload = false
   // The scope of the hop under way: closed when the hop ends (by `complete` if it fails),
   // unless the hop handed its load over.
   private hopScope: Scope.CloseableScope | undefined
   // Apple's request timeout is an idle timer: any byte re-arms it. While the caller keeps
   // the task suspended, or a consumer holds the task back, nothing is expected to arrive, so
   // the timer does not run (and `resume` re-arms it). The resource timeout bounds the whole
-  // task. The session's watchdog keeps both deadlines and, when one passes, sets the reason
-  // and interrupts the task.
-  private timedOut: string | undefined
+  // task. The session's watchdog keeps both deadlines and, when one passes, puts the task in
+  // its `TimingOut` phase and interrupts it.
   private watched: { readonly watchdog: Watchdog.Watchdog; readonly entry: Watchdog.Watched } | undefined
 
   constructor(
@@ -205,7 +199,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return Effect.sync(() => this.responseNow)
   }
   get state(): Effect.Effect<State> {
-    return Effect.sync(() => this.stateNow)
+    return Effect.sync(() => Phase.stateOf(this.phase, this.suspendCount > 0))
   }
   get countOfBytesReceived(): Effect.Effect<number> {
     return Effect.sync(() => this.received)
@@ -236,7 +230,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     onInterrupt: () => Effect.Effect<void>
   ): Effect.Effect<B, E> {
     return Effect.async<B, E>((resume) => {
-      if (this.outcome !== undefined) return resume(then(this.outcome))
+      if (this.phase._tag === "Completed") return resume(then(this.phase.outcome))
       const waiter = (outcome: Exit.Exit<A, URLError.URLError>) => resume(then(outcome))
       ;(this.waiters ??= []).push(waiter)
       return Effect.suspend(() => {
@@ -248,7 +242,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   }
 
   isStarted(): boolean {
-    return this.started
+    return this.phase._tag !== "Created"
   }
 
   // The task's fiber yields before loading (see `run`). A task that completes at once,
@@ -256,14 +250,11 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   // Whole: once it has marked the task started, the task must get a fiber or a completion.
   get resume(): Effect.Effect<void> {
     return Effect.uninterruptible(Effect.suspend(() => {
-      if (this.stateNow === "completed" || this.stateNow === "canceling" || this.suspendCount === 0) {
-        return Effect.void
-      }
+      if (!Phase.isSuspendable(this.phase) || this.suspendCount === 0) return Effect.void
       this.suspendCount -= 1
       if (this.suspendCount > 0) return Effect.void
-      this.stateNow = "running"
-      if (!this.started) {
-        this.started = true
+      if (this.phase._tag === "Created") {
+        this.phase = Phase.loading
         // A download task made from a running data task goes on, as that task would have.
         if (this.environment.isInvalidated() && this.adopted === undefined) {
           return Effect.zipRight(Effect.yieldNow(), Effect.suspend(() => this.complete(Exit.interrupt(FiberId.none))))
@@ -280,10 +271,10 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
 
   get suspend(): Effect.Effect<void> {
     return Effect.suspend(() => {
-      if (this.stateNow === "completed" || this.stateNow === "canceling") return Effect.void
+      if (!Phase.isSuspendable(this.phase)) return Effect.void
       this.suspendCount += 1
-      if (this.stateNow !== "running") return Effect.void
-      this.stateNow = "suspended"
+      // Only the first suspend of a running task holds it back; the others count.
+      if (this.suspendCount !== 1) return Effect.void
       this.wasSuspended = true
       this.gateOpen = false
       return (this.gate ??= Effect.unsafeMakeLatch(true)).close
@@ -294,14 +285,9 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return Effect.zipRight(
       Effect.yieldNow(),
       Effect.suspend(() => {
-        if (this.stateNow === "completed" || this.stateNow === "canceling" || Option.isSome(this.finished)) {
-          return Effect.void
-        }
-        this.stateNow = "canceling"
-        if (this.fiber === undefined) {
-          this.started = true
-          return this.complete(Exit.interrupt(FiberId.none))
-        }
+        if (!Phase.isCancellable(this.phase)) return Effect.void
+        this.phase = Phase.cancelling
+        if (this.fiber === undefined) return this.complete(Exit.interrupt(FiberId.none))
         return Fiber.interruptFork(this.fiber)
       })
     )
@@ -327,7 +313,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         runtimeFlags: Runtime.defaultRuntimeFlags
       })
       admission.wait(origin, () => {
-        if (this.completed) return false
+        if (Phase.isEnded(this.phase)) return false
         this.admitted = origin
         this.fiber = Runtime.runFork(runtime)(this.run(), { immediate: false })
         return true
@@ -370,7 +356,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       URLSessionEvent.coalescingKey,
       URLSessionEvent.coalesce
     )
-    if (this.completed) hub.closeNow()
+    if (Phase.isEnded(this.phase)) hub.closeNow()
     this.hub = hub
     return hub
   }
@@ -533,7 +519,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         scope: hopScope,
         forwardTo: self.eventHub()
       })
-      self.becameDownload = true
+      self.phase = { _tag: "HandedOver", downloadTask: downloadTask.taskIdentifier }
       yield* self.emit(URLSessionEvent.DidBecomeDownloadTask({ taskIdentifier: self.taskIdentifier, downloadTask }))
       yield* downloadTask.resume
       return { _tag: "BecameDownload", taskIdentifier: downloadTask.taskIdentifier } as const
@@ -552,11 +538,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return Effect.gen(function*() {
       const finalResponse = loading.response
       yield* delivery.onResponse(finalResponse)
-      const bodyOutcome = yield* Effect.either(
-        loading.pull === undefined
-          ? Stream.runForEach(loading.body, (chunk) => deliver(chunk) ?? Effect.void)
-          : drain(loading.pull, deliver)
-      )
+      const bodyOutcome = yield* Effect.either(drain(loading.pull, deliver))
       if (bodyOutcome._tag === "Left") {
         self.awaitingConsumer = false
         // Apple: a download suspended long enough for the server to close the connection goes
@@ -573,7 +555,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       self.awaitingConsumer = true
       const value = yield* delivery.finish(finalResponse)
       self.awaitingConsumer = false
-      self.finished = Option.some(value)
+      self.phase = { _tag: "Finishing", value }
       return { _tag: "Done", value } as const
     })
   }
@@ -599,7 +581,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return Effect.flatMap(Scope.make(), (scope) => {
       this.hopScope = scope
       return Effect.flatMap(withScope(scope, hop(scope)), (result) => {
-        if (this.becameDownload) {
+        if (this.phase._tag === "HandedOver") {
           this.hopScope = undefined
           return Effect.succeed(result)
         }
@@ -669,18 +651,20 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     this.lastActivity = now
     const entry: Watchdog.Watched = {
       deadline: (now) => {
-        if (this.stateNow === "suspended" || this.awaitingConsumer) this.lastActivity = now
+        if (this.suspendCount > 0 || this.awaitingConsumer) this.lastActivity = now
         return Math.min(this.lastActivity + idleMillis, resourceDeadline)
       },
       expire: (now) =>
         Effect.suspend(() => {
-          // A task that is finishing, cancelled or complete has nothing left to time out.
-          if (
-            this.completed || this.stateNow === "canceling" || Option.isSome(this.finished) || this.becameDownload
-          ) return Effect.void
-          this.timedOut = now >= resourceDeadline
-            ? "the resource took longer than timeoutIntervalForResource"
-            : "no byte came within timeoutIntervalForRequest"
+          // A task that is finishing, cancelled, handed over or complete has nothing left to
+          // time out.
+          if (!Phase.mayTimeOut(this.phase)) return Effect.void
+          this.phase = {
+            _tag: "TimingOut",
+            reason: now >= resourceDeadline
+              ? "the resource took longer than timeoutIntervalForResource"
+              : "no byte came within timeoutIntervalForRequest"
+          }
           return this.fiber === undefined
             ? this.complete(Exit.interrupt(FiberId.none))
             : Fiber.interruptFork(this.fiber)
@@ -695,22 +679,23 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   // delivery's end, then `await`. Nothing of it needs an Effect for a plain load nobody
   // watches.
   private complete(exit: Exit.Exit<A, URLError.URLError>): Effect.Effect<void> {
-    if (this.completed) return Effect.void
-    this.completed = true
+    const phase = this.phase
+    if (Phase.isEnded(phase)) return Effect.void
+    const handedOver = phase._tag === "HandedOver"
     if (this.watched !== undefined) this.watched.watchdog.remove(this.watched.entry)
     if (this.admitted !== undefined) this.environment.admission.leave(this.admitted)
     const outcome: Exit.Exit<A, URLError.URLError> = Exit.isSuccess(exit)
       ? exit
-      : Option.isSome(this.finished)
-      ? Exit.succeed(this.finished.value)
-      : Exit.fail(this.enrich(this.errorOf(exit.cause)))
-    this.stateNow = "completed"
+      : phase._tag === "Finishing"
+      ? Exit.succeed(phase.value)
+      : Exit.fail(this.enrich(this.errorOf(phase, exit.cause)))
+    this.phase = { _tag: "Completing", outcome }
     const steps: Array<Effect.Effect<void>> = []
-    if (this.hopScope !== undefined && !this.becameDownload) steps.push(Scope.close(this.hopScope, exit))
+    if (this.hopScope !== undefined && !handedOver) steps.push(Scope.close(this.hopScope, exit))
     this.hopScope = undefined
     // A data task that became a download says nothing more: its subscribers hear the
     // download task's completion instead, and their stream ends with it.
-    if (!this.becameDownload) {
+    if (!handedOver) {
       if (this.observed()) {
         const event = URLSessionEvent.DidCompleteWithError({
           taskIdentifier: this.taskIdentifier,
@@ -729,7 +714,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     }
     if (this.delivery.onFinish !== undefined) steps.push(this.delivery.onFinish(outcome))
     const settle = () => {
-      this.outcome = outcome
+      this.phase = { _tag: "Completed", outcome }
       const waiters = this.waiters
       this.waiters = undefined
       if (waiters !== undefined) for (const waiter of waiters) waiter(outcome)
@@ -748,13 +733,11 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return this.delivery.enrichFailure === undefined ? error : this.delivery.enrichFailure(error)
   }
 
-  private errorOf(cause: Cause.Cause<URLError.URLError>): URLError.URLError {
+  private errorOf(phase: Phase.Phase<A>, cause: Cause.Cause<URLError.URLError>): URLError.URLError {
     const failed = Cause.failureOption(cause)
     if (Option.isSome(failed)) return failed.value
     if (!Cause.isInterruptedOnly(cause)) return this.failure("Unknown", "the task died of a defect", Cause.squash(cause))
-    return this.timedOut !== undefined && this.stateNow !== "canceling"
-      ? this.failure("TimedOut", this.timedOut)
-      : this.failure("Cancelled")
+    return phase._tag === "TimingOut" ? this.failure("TimedOut", phase.reason) : this.failure("Cancelled")
   }
 
   // A cancel that lands between `resume` and the fork has completed the task already.
@@ -763,7 +746,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   // more than one turn of the scheduler; a load from memory publishes within one).
   private run(): Effect.Effect<void> {
     return Effect.withFiberRuntime<A, URLError.URLError>((fiber) => {
-      if (this.completed) return Effect.interrupt
+      if (Phase.isEnded(this.phase)) return Effect.interrupt
       this.fiber = fiber
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const watching = this.watchTimeouts(clock)

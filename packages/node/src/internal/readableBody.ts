@@ -1,35 +1,16 @@
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type { URLError } from "@urlsession/core/URLError"
 import type { Loading } from "@urlsession/core/URLProtocol"
 import type { URLResponse } from "@urlsession/core/URLResponse"
 import type { Readable } from "node:stream"
 
-/**
- * A response whose body is a readable, both ways a `Loading` takes a body: a pull, and a
- * Stream built only if someone asks for it (the session reads by the pull).
- */
+/** A response whose body is a readable, pulled. */
 export const loading = (
   response: URLResponse,
   readable: Readable,
   onError: (error: unknown) => URLError
-): Loading => {
-  const pull = fromReadable(readable, onError)
-  let body: Stream.Stream<Uint8Array, URLError> | undefined
-  return {
-    response,
-    pull,
-    get body() {
-      return body ??= Stream.repeatEffectOption(
-        Effect.flatMap(
-          Effect.mapError(pull, Option.some),
-          Option.match({ onNone: () => Effect.fail(Option.none()), onSome: Effect.succeed })
-        )
-      )
-    }
-  }
-}
+): Loading => ({ response, pull: fromReadable(readable, onError) })
 
 /**
  * A response that has no body whatever its fields say (RFC 9112 §6.3). undici's readable is
@@ -39,7 +20,7 @@ export const loading = (
 export const empty = (response: URLResponse, readable: Readable): Loading => {
   readable.on("error", ignore)
   readable.resume()
-  return { response, pull: end, body: Stream.empty }
+  return { response, pull: end }
 }
 
 const end = Effect.succeed(Option.none<Uint8Array>())

@@ -54,6 +54,8 @@ export const watch = (socket: Socket): void => {
  * that request's final response head are reported to `onHeadBytes`.
  */
 export const reportingHeadBytes = <A>(onHeadBytes: (bytes: number) => void, dispatch: () => A): A => {
+  // Before the first request is made, which is before its connection exists.
+  subscribeOnce()
   nextHeadListener = onHeadBytes
   try {
     return dispatch()
