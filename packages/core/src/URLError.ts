@@ -12,9 +12,7 @@ import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { redactPasswords } from "./internal/userInfo.js"
-import { ResumeData } from "./ResumeData.js"
-
-type ResumeDataEncoded = Schema.Schema.Encoded<typeof ResumeData>
+import { ResumeData } from "./internal/resumeDataSchema.js"
 
 /**
  * Apple's NSURLError table (seed `000_…txt`): the 48 codes and their raw values.
@@ -189,7 +187,7 @@ export class URLError extends Schema.TaggedError<URLError>("@urlsession/core/URL
   message: Schema.String,
   cause: Schema.optional(Schema.Defect),
   /** For a download that failed part way: what `downloadTaskWithResumeData` needs to go on. */
-  resumeData: Schema.optional(Schema.suspend((): Schema.Schema<ResumeData, ResumeDataEncoded> => ResumeData))
+  resumeData: Schema.optional(ResumeData)
 }) {
   constructor(fields: Fields, options?: Schema.MakeOptions) {
     super({

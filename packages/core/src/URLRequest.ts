@@ -143,6 +143,16 @@ export const header: {
 } = dual(2, (self: URLRequest, name: string): Option.Option<string> => HeaderFields.get(self.headers, name))
 
 /**
+ * The byte count the `Content-Length` header field declares: `None` without the field, or
+ * when its value is not a count of bytes (RFC 9110 §8.6 allows digits only).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const contentLength = (self: URLRequest): Option.Option<number> =>
+  Option.flatMap(header(self, "Content-Length"), (value) => Option.fromNullable(HeaderFields.parseContentLength(value)))
+
+/**
  * Sets the body: bytes, or a string sent as UTF-8.
  *
  * @since 0.1.0

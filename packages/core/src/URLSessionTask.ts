@@ -10,11 +10,11 @@
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
+import type { TaskEvent } from "./internal/eventVariants.js"
 import type { ResumeData } from "./ResumeData.js"
 import type { URLError } from "./URLError.js"
 import type { URLRequest } from "./URLRequest.js"
 import type { URLResponse } from "./URLResponse.js"
-import type { TaskEvent } from "./URLSessionEvent.js"
 
 /**
  * Apple's `URLSessionTask.State`.
@@ -68,7 +68,7 @@ export interface URLSessionTask<A = unknown> {
    * before `resume` to see them all; a subscriber that lags behind data events slows the
    * transfer down.
    */
-  readonly events: Stream.Stream<TaskEvent>
+  readonly events: Stream.Stream<TaskEvent<URLSessionDownloadTask>>
   /** Waits for the result. Interrupting the waiting fiber cancels the task. */
   readonly await: Effect.Effect<A, URLError>
 }

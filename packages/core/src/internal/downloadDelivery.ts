@@ -11,6 +11,7 @@ import type { DownloadStorage, PartialFile } from "../DownloadStorage.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { DownloadResult } from "../URLSessionTask.js"
 import * as EntityTag from "./entityTag.js"
+import { isEncoded } from "./responseHead.js"
 import type { Delivery, TaskContext } from "./task.js"
 
 /** A download delivery, and what `cancelByProducingResumeData` needs of it. */
@@ -290,8 +291,7 @@ export const make = (
     const lastModified = Option.getOrUndefined(lastResponse.value("Last-Modified"))
     const ranges = lastResponse.statusCode === 206 ||
       Option.getOrUndefined(lastResponse.value("Accept-Ranges"))?.toLowerCase() === "bytes"
-    const encoding = Option.getOrUndefined(lastResponse.value("Content-Encoding"))
-    const encoded = encoding !== undefined && encoding.trim().toLowerCase() !== "identity"
+    const encoded = isEncoded(Option.getOrUndefined(lastResponse.value("Content-Encoding")))
     if ((etag === undefined && lastModified === undefined) || !ranges || encoded) return undefined
     return { etag, lastModified }
   }

@@ -50,3 +50,12 @@ export const withDefaults = (fields: HeaderFields, defaults: HeaderFields): Head
   }
   return next
 }
+
+/**
+ * A Content-Length value as a byte count, or `undefined` when it is not one: RFC 9110 §8.6
+ * allows digits only, so a sign, a fraction or a list of lengths is no length.
+ */
+export const parseContentLength = (value: string): number | undefined => {
+  const trimmed = value.trim()
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : undefined
+}

@@ -1,4 +1,5 @@
 import * as Option from "effect/Option"
+import { parseContentLength } from "./headerFields.js"
 
 /** What a response head says about its body: derived as Apple derives it. */
 
@@ -34,12 +35,14 @@ export const parseContentType = (
 // A length is only "expected" when the bytes delivered will match it: an encoded body is
 // decoded before delivery, so its Content-Length says nothing about what the caller gets.
 export const expectedContentLength = (headers: Readonly<Record<string, string>>): number => {
-  const encoding = headers["content-encoding"]
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== "identity") return -1
+  if (isEncoded(headers["content-encoding"])) return -1
   const length = headers["content-length"]
-  if (length === undefined || !/^\d+$/.test(length.trim())) return -1
-  return Number(length.trim())
+  return (length === undefined ? undefined : parseContentLength(length)) ?? -1
 }
+
+/** Does a `Content-Encoding` value say the body is encoded (any coding but `identity`)? */
+export const isEncoded = (contentEncoding: string | undefined): boolean =>
+  contentEncoding !== undefined && contentEncoding.trim().toLowerCase() !== "identity"
 
 export const suggestedFilename = (url: string, contentDisposition: string | undefined): string =>
   sanitizeFilename(filenameFromContentDisposition(contentDisposition)) ??

@@ -807,10 +807,7 @@ const bodyLength = (request: URLRequest.URLRequest): number =>
   Option.isSome(request.body)
     ? request.body.value.byteLength
     : Option.isSome(request.bodyStream)
-    ? Option.match(URLRequest.header(request, "Content-Length"), {
-      onNone: () => -1,
-      onSome: (length) => /^\d+$/.test(length.trim()) ? Number(length) : -1
-    })
+    ? Option.getOrElse(URLRequest.contentLength(request), () => -1)
     : 0
 
 const originOf = (url: string): string => {

@@ -139,12 +139,7 @@ const requestBody = (
     return BodyStream.toReadable(Stream.fromIterable(pieces(bytes)), bytes.byteLength, client)
   }
   if (Option.isNone(request.bodyStream)) return Effect.succeed(null)
-  const declared = Option.getOrUndefined(URLRequest.header(request, "Content-Length"))
-  return BodyStream.toReadable(
-    request.bodyStream.value,
-    declared !== undefined && /^\d+$/.test(declared.trim()) ? Number(declared) : undefined,
-    client
-  )
+  return BodyStream.toReadable(request.bodyStream.value, Option.getOrUndefined(URLRequest.contentLength(request)), client)
 }
 
 /**
