@@ -5,115 +5,29 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as FiberRef from "effect/FiberRef"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
-import type { Loading, URLProtocol } from "../URLProtocol.js"
+import type { Loading } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
 import { isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
-import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
-import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
-import type { State, URLSessionDownloadTask, URLSessionTask } from "../URLSessionTask.js"
+import type { State, URLSessionTask } from "../URLSessionTask.js"
 import * as Admission from "./admission.js"
+import { TaskEvents } from "./taskEvents.js"
 import * as Phase from "./taskPhase.js"
-import { EventHub } from "./eventHub.js"
 import * as Redirect from "./redirect.js"
-import * as RequestRules from "./requestRules.js"
+import * as Hop from "./hop.js"
 import type * as Watchdog from "./watchdog.js"
 import * as UploadBody from "./uploadBody.js"
 
-/** Where a task's response and body go, and what its `await` gives on success. */
-export interface Delivery<A> {
-  /** Whether the task reports body chunks as `DidReceiveData` (a download reports its own). */
-  readonly reportsData: boolean
-  /** Whether the delegate may turn the task into a download (only a data task's may). */
-  readonly mayBecomeDownload?: boolean
-  /** Adds what the delivery needs to each request sent (a resumed download: `Range`). */
-  readonly prepare?: (request: URLRequest.URLRequest) => URLRequest.URLRequest
-  /** Looks at the final response before anything is reported: `"restart"` sends the request
-   * again (the delivery having dropped what made it unusable, e.g. a mismatched range). */
-  readonly examine?: (response: URLResponse) => Effect.Effect<"continue" | "restart">
-  readonly onResponse: (response: URLResponse) => Effect.Effect<void, URLError.URLError>
-  /** Takes a chunk: an Effect to run, or `undefined` when the chunk was taken at once (a
-   * delivery collecting into memory), which costs the body's loop no Effect. */
-  readonly onData: (chunk: Uint8Array) => Effect.Effect<void, URLError.URLError> | undefined
-  /** The body is complete: what `await` gives. */
-  readonly finish: (response: URLResponse) => Effect.Effect<A, URLError.URLError>
-  /** The connection broke while the caller had the task suspended: may the delivery go on
-   * with a new request (a download: from its resume data)? */
-  readonly continueAfterConnectionLoss?: () => Effect.Effect<boolean>
-  /** Adds what the delivery knows to the task's failure (a download: its resume data). */
-  readonly enrichFailure?: (error: URLError.URLError) => URLError.URLError
-  /** Runs once, after `DidCompleteWithError`, with what `await` will give. */
-  readonly onFinish?: (exit: Exit.Exit<A, URLError.URLError>) => Effect.Effect<void>
-}
+import type { Delivery, TaskContext } from "./delivery.js"
+import type { AdoptedLoad, TaskEnvironment, TaskHandle, TaskOptions } from "./taskEnvironment.js"
 
-/** What a delivery may use of its task. */
-export interface TaskContext {
-  readonly taskIdentifier: number
-  /** Is anybody listening? Build no event when nobody is. */
-  readonly observed: () => boolean
-  readonly emit: (event: URLSessionEvent.TaskEvent) => Effect.Effect<void>
-  /** The URL being loaded now (after redirects). */
-  readonly currentURL: () => string
-  /** The URL the task was created with. */
-  readonly originalURL: string
-}
-
-/**
- * A load a data task hands over to the download task it becomes: the response, the rest of
- * its body, and the scope that holds its connection (closed by the download task).
- */
-export interface AdoptedLoad {
-  readonly originalRequest: URLRequest.URLRequest
-  readonly request: URLRequest.URLRequest
-  readonly loading: Loading
-  readonly scope: Scope.CloseableScope
-  /** The data task's subscribers, who go on to see the download task's events. */
-  readonly forwardTo: EventHub<URLSessionEvent.TaskEvent>
-}
-
-/** What a session lends its tasks. */
-export interface TaskEnvironment {
-  readonly configuration: URLSessionConfiguration
-  readonly protocols: ReadonlyArray<URLProtocol>
-  readonly delegate: URLSessionDelegate
-  readonly sessionEvents: EventHub<URLSessionEvent.URLSessionEvent>
-  /** Forks a task's fiber, interruptible whatever the caller's region (`resume` is not); the
-   * session cancels its unfinished tasks when it ends. */
-  readonly fork: (effect: Effect.Effect<void>) => Effect.Effect<Fiber.RuntimeFiber<void>>
-  readonly onFinished: (taskIdentifier: number) => void
-  /** An invalidated session starts no task: one resumed then completes with `Cancelled`. */
-  readonly isInvalidated: () => boolean
-  /** A new, suspended download task that goes on with a data task's load. */
-  readonly becomeDownload: (adopted: AdoptedLoad) => Effect.Effect<URLSessionDownloadTask>
-  /** How upload tasks read files; without it, uploading a file is a defect. */
-  readonly uploadFiles: UploadBody.UploadFiles | undefined
-  /** Keeps the timeouts of the tasks that run on `clock` (tests give each case a clock). */
-  readonly watchdog: (clock: Clock.Clock) => Watchdog.Watchdog
-  /** How many tasks of an origin run at once. */
-  readonly admission: Admission.Admission
-}
-
-/** What makes a task more than a plain load. */
-export interface TaskOptions {
-  /** A download task made from a data task: the load it goes on with. */
-  readonly adopted?: AdoptedLoad | undefined
-  /** An upload task: the body it sends. */
-  readonly upload?: UploadBody.UploadSource | undefined
-}
-
-/** A task and the hooks its session needs beyond the public handle. */
-export interface TaskHandle<A> extends URLSessionTask<A> {
-  /** Waits for completion without cancelling when interrupted. */
-  readonly completion: Effect.Effect<void>
-  readonly isStarted: () => boolean
-}
+export type { AdoptedLoad, Delivery, TaskContext, TaskEnvironment, TaskHandle, TaskOptions }
 
 export const make = <A>(
   environment: TaskEnvironment,
@@ -133,9 +47,8 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   readonly originalURL: string
   private readonly delivery: Delivery<A>
   private readonly adopted: AdoptedLoad | undefined
-  private readonly upload: UploadBody.UploadSource | undefined
-  // Made when somebody subscribes: most tasks are never watched.
-  private hub: EventHub<URLSessionEvent.TaskEvent> | undefined
+  private readonly bodies: UploadBody.BodySends
+  private readonly fanOut: TaskEvents
   // Closed while the caller has the task suspended (made at the first `suspend`); `gateOpen`
   // mirrors it, so a running task passes without an Effect.
   private gate: Effect.Latch | undefined
@@ -159,10 +72,6 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private expected = -1
   private sent = 0
   private expectedToSend = 0
-  // A stream body is sent once; sending it again needs a new one from the delegate. A file's
-  // stream reads the file afresh each time it runs.
-  private lastSentStream: unknown = undefined
-  private reusableStream: unknown = undefined
   private lastActivity = 0
   // What the redirect decision is lent, made at the first response.
   private redirecting: Redirect.RedirectContext | undefined
@@ -184,9 +93,18 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     options: TaskOptions
   ) {
     this.adopted = options.adopted
-    this.upload = options.upload
+    this.bodies = new UploadBody.BodySends(
+      options.upload,
+      environment.uploadFiles,
+      Effect.suspend(() =>
+        environment.delegate.needNewBodyStream === undefined
+          ? Effect.succeedNone
+          : environment.delegate.needNewBodyStream(this)
+      )
+    )
     this.requestNow = originalRequest
     this.originalURL = originalRequest.url
+    this.fanOut = new TaskEvents(environment.sessionEvents, options.adopted?.forwardTo)
     this.delivery = makeDelivery(this)
   }
 
@@ -214,7 +132,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     return Effect.sync(() => this.expectedToSend)
   }
   get events(): Stream.Stream<URLSessionEvent.TaskEvent> {
-    return this.eventHub().subscribe
+    return this.fanOut.subscribe
   }
   get await(): Effect.Effect<A, URLError.URLError> {
     // Interrupting the caller cancels the task.
@@ -325,40 +243,15 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   // What a delivery may use (TaskContext).
 
   observed(): boolean {
-    return this.hub?.active === true || this.environment.sessionEvents.active ||
-      this.adopted?.forwardTo.active === true
+    return this.fanOut.observed()
   }
 
   emit(event: URLSessionEvent.TaskEvent): Effect.Effect<void> {
-    return Effect.suspend(() => this.emitNow(event) ?? Effect.void)
-  }
-
-  // Publishes to the task's subscribers, the data task's it became (if any) and the
-  // session's: `undefined` when all took the event at once.
-  private emitNow(event: URLSessionEvent.TaskEvent): Effect.Effect<void> | undefined {
-    const own = this.hub?.offer(event)
-    const forwarded = this.adopted?.forwardTo.offer(event)
-    const session = this.environment.sessionEvents.offer(event)
-    if (own === undefined && forwarded === undefined) return session
-    return Effect.all([own ?? Effect.void, forwarded ?? Effect.void, session ?? Effect.void], { discard: true })
+    return this.fanOut.emit(event)
   }
 
   currentURL(): string {
     return this.requestNow.url
-  }
-
-  // A hub made after the task completed is closed from the start: its subscribers end at
-  // once.
-  private eventHub(): EventHub<URLSessionEvent.TaskEvent> {
-    if (this.hub !== undefined) return this.hub
-    const hub = new EventHub<URLSessionEvent.TaskEvent>(
-      URLSessionEvent.isBackpressured,
-      URLSessionEvent.coalescingKey,
-      URLSessionEvent.coalesce
-    )
-    if (Phase.isEnded(this.phase)) hub.closeNow()
-    this.hub = hub
-    return hub
   }
 
   private whenResumed<B, E, R>(effect: Effect.Effect<B, E, R>): Effect.Effect<B, E, R> {
@@ -367,13 +260,6 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
 
   private failure(code: URLError.Code, message?: string, cause?: unknown): URLError.URLError {
     return URLError.make(code, { failingURL: this.requestNow.url, message, cause })
-  }
-
-  private selectProtocol(url: URL): Effect.Effect<URLProtocol, URLError.URLError> {
-    const protocol = this.environment.protocols.find((protocol) => protocol.canInit(url))
-    return protocol === undefined
-      ? Effect.fail(this.failure("UnsupportedURL", `No protocol loads "${url.protocol}" URLs`))
-      : Effect.succeed(protocol)
   }
 
   // A chunk into the delivery: `undefined` when it was taken at once. A suspended task holds
@@ -388,7 +274,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     this.received += chunk.byteLength
     const delivery = this.delivery
     const reporting = delivery.reportsData && this.observed()
-      ? this.emitNow(URLSessionEvent.DidReceiveData({ taskIdentifier: this.taskIdentifier, data: chunk }))
+      ? this.fanOut.emitNow(URLSessionEvent.DidReceiveData({ taskIdentifier: this.taskIdentifier, data: chunk }))
       : undefined
     const delivered = reporting === undefined
       ? delivery.onData(chunk)
@@ -412,18 +298,20 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     redirects: number,
     clock: Clock.Clock,
     hopScope: Scope.CloseableScope
-  ): Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope> {
+  ): Effect.Effect<Hop.Hop<A>, URLError.URLError, Scope.Scope> {
     const self = this
     const { delivery, environment, taskIdentifier } = this
     return Effect.gen(function*() {
-      const url = yield* parseURL(request.url)
-      const prepared = yield* RequestRules.prepare(yield* self.freshBodyStream(request), environment.configuration, {
-        crossOrigin: redirects > 0 && url.origin !== originOf(self.originalURL)
+      const url = yield* Hop.parseURL(request.url)
+      self.requestNow = yield* Hop.prepare(request, {
+        configuration: environment.configuration,
+        bodies: self.bodies,
+        crossOrigin: redirects > 0 && url.origin !== Hop.originOf(self.originalURL),
+        delivery
       })
-      self.requestNow = delivery.prepare === undefined ? prepared : delivery.prepare(prepared)
       self.sent = 0
-      self.expectedToSend = bodyLength(self.requestNow)
-      const protocol = yield* self.selectProtocol(url)
+      self.expectedToSend = Hop.bodyLength(self.requestNow)
+      const protocol = yield* Hop.protocolFor(environment.protocols, url, self.requestNow.url)
       const loading = yield* protocol.startLoading(self.requestNow, url, {
         whenResumed: (effect) => self.whenResumed(effect),
         didReceiveHeadData: () => {
@@ -454,7 +342,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       }
       self.expected = loading.response.expectedContentLength
       const announcing = self.observed()
-        ? self.emitNow(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
+        ? self.fanOut.emitNow(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
         : undefined
       if (announcing !== undefined) yield* announcing
       const disposition = environment.delegate.didReceiveResponse === undefined
@@ -480,36 +368,10 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     }
   }
 
-  private get needNewBodyStream(): Effect.Effect<Option.Option<Stream.Stream<Uint8Array, unknown>>> {
-    return Effect.suspend(() =>
-      this.environment.delegate.needNewBodyStream === undefined
-        ? Effect.succeedNone
-        : this.environment.delegate.needNewBodyStream(this)
-    )
-  }
-
-  // A stream body already sent (a 307 or 308 sends the body again) is replaced by the
-  // delegate's new stream.
-  private freshBodyStream(request: URLRequest.URLRequest): Effect.Effect<URLRequest.URLRequest, URLError.URLError> {
-    const renew = Option.isSome(request.bodyStream) && request.bodyStream.value === this.lastSentStream &&
-      this.lastSentStream !== this.reusableStream
-    if (!renew && Option.isNone(request.bodyStream)) {
-      this.lastSentStream = undefined
-      return Effect.succeed(request)
-    }
-    return Effect.map(
-      renew ? UploadBody.renewStream(request, this.needNewBodyStream) : Effect.succeed(request),
-      (fresh) => {
-        this.lastSentStream = Option.getOrUndefined(fresh.bodyStream)
-        return fresh
-      }
-    )
-  }
-
   // Apple: "the delegate receives no further callbacks from the data task, and begins
   // receiving callbacks from the download task". The hand-over cannot be cut in two: a
   // download task made and never resumed would hold the connection forever.
-  private handOver(loading: Loading, hopScope: Scope.CloseableScope): Effect.Effect<Hop<A>> {
+  private handOver(loading: Loading, hopScope: Scope.CloseableScope): Effect.Effect<Hop.Hop<A>> {
     const self = this
     return Effect.uninterruptible(Effect.gen(function*() {
       const downloadTask = yield* self.environment.becomeDownload({
@@ -517,7 +379,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         request: self.requestNow,
         loading,
         scope: hopScope,
-        forwardTo: self.eventHub()
+        forwardTo: self.fanOut.ownHub()
       })
       self.phase = { _tag: "HandedOver", downloadTask: downloadTask.taskIdentifier }
       yield* self.emit(URLSessionEvent.DidBecomeDownloadTask({ taskIdentifier: self.taskIdentifier, downloadTask }))
@@ -531,14 +393,14 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     request: URLRequest.URLRequest,
     loading: Loading,
     clock: Clock.Clock
-  ): Effect.Effect<Hop<A>, URLError.URLError> {
+  ): Effect.Effect<Hop.Hop<A>, URLError.URLError> {
     const self = this
     const delivery = this.delivery
     const deliver = (chunk: Uint8Array) => self.deliver(clock, chunk)
     return Effect.gen(function*() {
       const finalResponse = loading.response
       yield* delivery.onResponse(finalResponse)
-      const bodyOutcome = yield* Effect.either(drain(loading.pull, deliver))
+      const bodyOutcome = yield* Effect.either(Hop.drain(loading.pull, deliver))
       if (bodyOutcome._tag === "Left") {
         self.awaitingConsumer = false
         // Apple: a download suspended long enough for the server to close the connection goes
@@ -562,7 +424,7 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
 
   // A download task made from a data task starts with the data task's response and body;
   // the connection is its own from here and goes when this hop ends.
-  private adoptedHop(load: AdoptedLoad, clock: Clock.Clock): Effect.Effect<Hop<A>, URLError.URLError> {
+  private adoptedHop(load: AdoptedLoad, clock: Clock.Clock): Effect.Effect<Hop.Hop<A>, URLError.URLError> {
     return Effect.scoped(Effect.suspend(() => {
       this.requestNow = this.delivery.prepare === undefined ? load.request : this.delivery.prepare(load.request)
       this.responseNow = Option.some(load.loading.response)
@@ -576,11 +438,11 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   }
 
   private hopIn(
-    hop: (scope: Scope.CloseableScope) => Effect.Effect<Hop<A>, URLError.URLError, Scope.Scope>
-  ): Effect.Effect<Hop<A>, URLError.URLError> {
+    hop: (scope: Scope.CloseableScope) => Effect.Effect<Hop.Hop<A>, URLError.URLError, Scope.Scope>
+  ): Effect.Effect<Hop.Hop<A>, URLError.URLError> {
     return Effect.flatMap(Scope.make(), (scope) => {
       this.hopScope = scope
-      return Effect.flatMap(withScope(scope, hop(scope)), (result) => {
+      return Effect.flatMap(Hop.withScope(scope, hop(scope)), (result) => {
         if (this.phase._tag === "HandedOver") {
           this.hopScope = undefined
           return Effect.succeed(result)
@@ -599,23 +461,11 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     })
   }
 
-  private withUploadBody(request: URLRequest.URLRequest): Effect.Effect<URLRequest.URLRequest, URLError.URLError> {
-    const upload = this.upload
-    if (upload === undefined) return Effect.succeed(request)
-    return Effect.map(
-      UploadBody.attach(upload, request, { files: this.environment.uploadFiles, needNewBodyStream: this.needNewBodyStream }),
-      (attached) => {
-        if (upload._tag === "File") this.reusableStream = Option.getOrUndefined(attached.bodyStream)
-        return attached
-      }
-    )
-  }
-
   private load(clock: Clock.Clock): Effect.Effect<A, URLError.URLError> {
     const self = this
     const adopted = this.adopted
     return Effect.gen(function*() {
-      let request = adopted === undefined ? yield* self.withUploadBody(self.originalRequest) : adopted.request
+      let request = adopted === undefined ? yield* self.bodies.first(self.originalRequest) : adopted.request
       // The adopted load is the first hop only: a restart (after the connection broke while
       // suspended) sends a new request from resume data.
       let adoptedPending = adopted !== undefined
@@ -702,11 +552,12 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
           error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
         })
         // After the failed hop's connection is closed, if there is one.
-        const announcing = steps.length === 0 ? this.emitNow(event) : this.emit(event)
+        const announcing = steps.length === 0 ? this.fanOut.emitNow(event) : this.emit(event)
         if (announcing !== undefined) steps.push(announcing)
       }
-      if (this.hub !== undefined) steps.push(this.hub.close())
     }
+    const ending = this.fanOut.end(handedOver)
+    if (ending !== undefined) steps.push(ending)
     if (this.adopted !== undefined) {
       // Ended before its first hop ran (cancelled, or its session invalidated): the
       // connection it was handed is still open.
@@ -769,57 +620,3 @@ export const resumeAndAwait = <A, E, R>(
   Effect.uninterruptibleMask((restore) =>
     Effect.flatMap(makeTask, (task) => Effect.zipRight(task.resume, restore(task.await)))
   )
-
-type Hop<A> =
-  | { readonly _tag: "Redirect"; readonly request: URLRequest.URLRequest }
-  | { readonly _tag: "BecameDownload"; readonly taskIdentifier: number }
-  | { readonly _tag: "Restart"; readonly request: URLRequest.URLRequest }
-  | { readonly _tag: "Done"; readonly value: A }
-
-// Every chunk a pull gives, to `f`, in order: a body read without running a Stream.
-// `f` gives `undefined` for a chunk it took at once.
-const drain = <E>(
-  pull: Effect.Effect<Option.Option<Uint8Array>, E>,
-  f: (chunk: Uint8Array) => Effect.Effect<void, E> | undefined
-): Effect.Effect<void, E> => {
-  const next: Effect.Effect<void, E> = Effect.flatMap(pull, (chunk) => {
-    if (Option.isNone(chunk)) return Effect.void
-    const taking = f(chunk.value)
-    return taking === undefined ? next : Effect.zipRight(taking, next)
-  })
-  return next
-}
-
-// Runs `effect`, which needs a scope, in `scope`. The task's fiber is its own: setting its
-// context is enough, and costs a fraction of `Scope.extend` (which restores the context
-// after, in an uninterruptible region). The next hop sets its own scope the same way.
-const withScope = <A, E>(
-  scope: Scope.Scope,
-  effect: Effect.Effect<A, E, Scope.Scope>
-): Effect.Effect<A, E> =>
-  Effect.zipRight(
-    FiberRef.update(FiberRef.currentContext, (context) => Context.add(context, Scope.Scope, scope)),
-    effect as Effect.Effect<A, E>
-  )
-
-// 0 without a body; -1 for a stream of unknown length, sent chunked.
-const bodyLength = (request: URLRequest.URLRequest): number =>
-  Option.isSome(request.body)
-    ? request.body.value.byteLength
-    : Option.isSome(request.bodyStream)
-    ? Option.getOrElse(URLRequest.contentLength(request), () => -1)
-    : 0
-
-const originOf = (url: string): string => {
-  try {
-    return new URL(url).origin
-  } catch {
-    return ""
-  }
-}
-
-const parseURL = (url: string): Effect.Effect<URL, URLError.URLError> =>
-  Effect.try({
-    try: () => new URL(url),
-    catch: (cause) => URLError.make("BadURL", { failingURL: url, cause })
-  })

@@ -101,3 +101,49 @@ const attachFile = (files: UploadFiles, path: string, request: URLRequest.URLReq
       { "Content-Length": String(size), "Content-Type": Option.getOrThrow(contentType) }
     )
   })
+
+/**
+ * The body a task sends, request after request: the upload's own on the first, and in place
+ * of a stream already sent (a 307 or 308 sends the body again) the delegate's new one. A
+ * file's stream reads the file afresh each time it runs, so it is sent again as it is.
+ */
+export class BodySends {
+  private lastSent: unknown = undefined
+  private reusable: unknown = undefined
+
+  constructor(
+    private readonly upload: UploadSource | undefined,
+    private readonly files: UploadFiles | undefined,
+    private readonly needNewBodyStream: Effect.Effect<Option.Option<Stream.Stream<Uint8Array, unknown>>>
+  ) {}
+
+  /** The first request, with the upload's body. */
+  first(request: URLRequest.URLRequest): Effect.Effect<URLRequest.URLRequest, URLError.URLError> {
+    const upload = this.upload
+    if (upload === undefined) return Effect.succeed(request)
+    return Effect.map(
+      attach(upload, request, { files: this.files, needNewBodyStream: this.needNewBodyStream }),
+      (attached) => {
+        if (upload._tag === "File") this.reusable = Option.getOrUndefined(attached.bodyStream)
+        return attached
+      }
+    )
+  }
+
+  /** `request` about to be sent, with a body stream that has not been sent yet. */
+  fresh(request: URLRequest.URLRequest): Effect.Effect<URLRequest.URLRequest, URLError.URLError> {
+    const renew = Option.isSome(request.bodyStream) && request.bodyStream.value === this.lastSent &&
+      this.lastSent !== this.reusable
+    if (!renew && Option.isNone(request.bodyStream)) {
+      this.lastSent = undefined
+      return Effect.succeed(request)
+    }
+    return Effect.map(
+      renew ? renewStream(request, this.needNewBodyStream) : Effect.succeed(request),
+      (fresh) => {
+        this.lastSent = Option.getOrUndefined(fresh.bodyStream)
+        return fresh
+      }
+    )
+  }
+}
