@@ -11,15 +11,15 @@ import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
-import type { Loading } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
-import { isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
+import type { URLResponse } from "../URLResponse.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { State, URLSessionTask } from "../URLSessionTask.js"
 import * as Admission from "./admission.js"
 import { TaskEvents } from "./taskEvents.js"
+import { SuspendGate, TaskProgress } from "./taskProgress.js"
 import * as Phase from "./taskPhase.js"
-import * as Redirect from "./redirect.js"
+import * as Exchange from "./exchange.js"
 import * as Hop from "./hop.js"
 import type * as Watchdog from "./watchdog.js"
 import * as UploadBody from "./uploadBody.js"
@@ -49,32 +49,18 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private readonly adopted: AdoptedLoad | undefined
   private readonly bodies: UploadBody.BodySends
   private readonly fanOut: TaskEvents
-  // Closed while the caller has the task suspended (made at the first `suspend`); `gateOpen`
-  // mirrors it, so a running task passes without an Effect.
-  private gate: Effect.Latch | undefined
-  private gateOpen = true
+  private readonly gate = new SuspendGate()
+  private readonly progress: TaskProgress
+  private readonly exchange: Exchange.Exchange<A>
   // Who waits for the task's outcome.
   private waiters: Array<(outcome: Exit.Exit<A, URLError.URLError>) => void> | undefined
   private phase: Phase.Phase<A> = Phase.created
   // Apple's suspend count: a task is created suspended once; every `suspend` needs its own
   // `resume`, and a `resume` with nothing to undo does nothing.
   private suspendCount = 1
-  // While the task waits for a consumer (backpressure), the network is not idle: it is us.
-  private awaitingConsumer = false
-  // Whether the caller has suspended the task since it started.
-  private wasSuspended = false
   private fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   // The origin whose place the task holds while it runs (see `start`).
   private admitted: string | undefined
-  private requestNow: URLRequest.URLRequest
-  private responseNow: Option.Option<URLResponse> = Option.none()
-  private received = 0
-  private expected = -1
-  private sent = 0
-  private expectedToSend = 0
-  private lastActivity = 0
-  // What the redirect decision is lent, made at the first response.
-  private redirecting: Redirect.RedirectContext | undefined
   // The scope of the hop under way: closed when the hop ends (by `complete` if it fails),
   // unless the hop handed its load over.
   private hopScope: Scope.CloseableScope | undefined
@@ -102,34 +88,57 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
           : environment.delegate.needNewBodyStream(this)
       )
     )
-    this.requestNow = originalRequest
+    this.progress = new TaskProgress(originalRequest)
     this.originalURL = originalRequest.url
     this.fanOut = new TaskEvents(environment.sessionEvents, options.adopted?.forwardTo)
     this.delivery = makeDelivery(this)
+    this.exchange = {
+      task: this,
+      originalRequest,
+      environment,
+      delivery: this.delivery,
+      events: this.fanOut,
+      progress: this.progress,
+      gate: this.gate,
+      bodies: this.bodies,
+      redirecting: {
+        task: this,
+        delegate: environment.delegate,
+        allowsInsecureRedirects: environment.configuration.allowsInsecureRedirects,
+        observed: () => this.fanOut.observed(),
+        emit: (event) => this.fanOut.emit(event)
+      },
+      finished: (value) => {
+        this.phase = { _tag: "Finishing", value }
+      },
+      handedOver: (downloadTask) => {
+        this.phase = { _tag: "HandedOver", downloadTask }
+      }
+    }
   }
 
   // The public handle.
 
   get currentRequest(): Effect.Effect<URLRequest.URLRequest> {
-    return Effect.sync(() => this.requestNow)
+    return Effect.sync(() => this.progress.request)
   }
   get response(): Effect.Effect<Option.Option<URLResponse>> {
-    return Effect.sync(() => this.responseNow)
+    return Effect.sync(() => this.progress.response)
   }
   get state(): Effect.Effect<State> {
     return Effect.sync(() => Phase.stateOf(this.phase, this.suspendCount > 0))
   }
   get countOfBytesReceived(): Effect.Effect<number> {
-    return Effect.sync(() => this.received)
+    return Effect.sync(() => this.progress.received)
   }
   get countOfBytesExpectedToReceive(): Effect.Effect<number> {
-    return Effect.sync(() => this.expected)
+    return Effect.sync(() => this.progress.expected)
   }
   get countOfBytesSent(): Effect.Effect<number> {
-    return Effect.sync(() => this.sent)
+    return Effect.sync(() => this.progress.sent)
   }
   get countOfBytesExpectedToSend(): Effect.Effect<number> {
-    return Effect.sync(() => this.expectedToSend)
+    return Effect.sync(() => this.progress.expectedToSend)
   }
   get events(): Stream.Stream<URLSessionEvent.TaskEvent> {
     return this.fanOut.subscribe
@@ -180,9 +189,8 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         return this.start()
       }
       return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        this.lastActivity = now
-        this.gateOpen = true
-        return this.gate === undefined ? Effect.void : this.gate.open
+        this.progress.lastActivity = now
+        return this.gate.open()
       })
     }))
   }
@@ -193,9 +201,8 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
       this.suspendCount += 1
       // Only the first suspend of a running task holds it back; the others count.
       if (this.suspendCount !== 1) return Effect.void
-      this.wasSuspended = true
-      this.gateOpen = false
-      return (this.gate ??= Effect.unsafeMakeLatch(true)).close
+      this.progress.wasSuspended = true
+      return this.gate.close()
     })
   }
 
@@ -251,190 +258,11 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   }
 
   currentURL(): string {
-    return this.requestNow.url
-  }
-
-  private whenResumed<B, E, R>(effect: Effect.Effect<B, E, R>): Effect.Effect<B, E, R> {
-    return Effect.suspend(() => this.gateOpen || this.gate === undefined ? effect : this.gate.whenOpen(effect))
+    return this.progress.request.url
   }
 
   private failure(code: URLError.Code, message?: string, cause?: unknown): URLError.URLError {
-    return URLError.make(code, { failingURL: this.requestNow.url, message, cause })
-  }
-
-  // A chunk into the delivery: `undefined` when it was taken at once. A suspended task holds
-  // it at the gate until resumed.
-  private deliver(clock: Clock.Clock, chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined {
-    return this.gateOpen || this.gate === undefined
-      ? this.deliverNow(clock, chunk)
-      : this.gate.whenOpen(Effect.suspend(() => this.deliverNow(clock, chunk) ?? Effect.void))
-  }
-
-  private deliverNow(clock: Clock.Clock, chunk: Uint8Array): Effect.Effect<void, URLError.URLError> | undefined {
-    this.received += chunk.byteLength
-    const delivery = this.delivery
-    const reporting = delivery.reportsData && this.observed()
-      ? this.fanOut.emitNow(URLSessionEvent.DidReceiveData({ taskIdentifier: this.taskIdentifier, data: chunk }))
-      : undefined
-    const delivered = reporting === undefined
-      ? delivery.onData(chunk)
-      : Effect.zipRight(reporting, Effect.suspend(() => delivery.onData(chunk) ?? Effect.void))
-    if (delivered === undefined) {
-      this.lastActivity = clock.unsafeCurrentTimeMillis()
-      return undefined
-    }
-    // A failure or an interruption here ends the task, so the flag needs no finalizer.
-    this.awaitingConsumer = true
-    return Effect.map(delivered, () => {
-      this.awaitingConsumer = false
-      this.lastActivity = clock.unsafeCurrentTimeMillis()
-    })
-  }
-
-  // One request/response exchange. A followed redirect ends the hop (its scope closes, which
-  // releases the redirect's connection) and names the next request.
-  private loadHop(
-    request: URLRequest.URLRequest,
-    redirects: number,
-    clock: Clock.Clock,
-    hopScope: Scope.CloseableScope
-  ): Effect.Effect<Hop.Hop<A>, URLError.URLError, Scope.Scope> {
-    const self = this
-    const { delivery, environment, taskIdentifier } = this
-    return Effect.gen(function*() {
-      const url = yield* Hop.parseURL(request.url)
-      self.requestNow = yield* Hop.prepare(request, {
-        configuration: environment.configuration,
-        bodies: self.bodies,
-        crossOrigin: redirects > 0 && url.origin !== Hop.originOf(self.originalURL),
-        delivery
-      })
-      self.sent = 0
-      self.expectedToSend = Hop.bodyLength(self.requestNow)
-      const protocol = yield* Hop.protocolFor(environment.protocols, url, self.requestNow.url)
-      const loading = yield* protocol.startLoading(self.requestNow, url, {
-        whenResumed: (effect) => self.whenResumed(effect),
-        didReceiveHeadData: () => {
-          self.lastActivity = clock.unsafeCurrentTimeMillis()
-        },
-        didSendBodyData: (bytes) => {
-          self.lastActivity = clock.unsafeCurrentTimeMillis()
-          self.sent += bytes
-          // Progress events coalesce and never wait, so they can be published from here.
-          if (self.observed()) {
-            Effect.runSync(self.emit(URLSessionEvent.DidSendBodyData({
-              taskIdentifier,
-              bytesSent: bytes,
-              totalBytesSent: self.sent,
-              totalBytesExpectedToSend: self.expectedToSend
-            })))
-          }
-        }
-      })
-      self.lastActivity = clock.unsafeCurrentTimeMillis()
-      self.responseNow = Option.some(loading.response)
-      if (isHTTPURLResponse(loading.response)) {
-        const next = yield* Redirect.decide(self.redirectContext(), self.requestNow, url, loading.response, redirects)
-        if (Option.isSome(next)) return { _tag: "Redirect", request: next.value } as const
-      }
-      if (delivery.examine !== undefined && (yield* delivery.examine(loading.response)) === "restart") {
-        return { _tag: "Restart", request } as const
-      }
-      self.expected = loading.response.expectedContentLength
-      const announcing = self.observed()
-        ? self.fanOut.emitNow(URLSessionEvent.DidReceiveResponse({ taskIdentifier, response: loading.response }))
-        : undefined
-      if (announcing !== undefined) yield* announcing
-      const disposition = environment.delegate.didReceiveResponse === undefined
-        ? "allow"
-        : yield* environment.delegate.didReceiveResponse(self, loading.response)
-      if (disposition === "cancel") {
-        return yield* Effect.fail(self.failure("Cancelled", "the delegate cancelled the task on its response"))
-      }
-      if (disposition === "becomeDownload" && delivery.mayBecomeDownload === true) {
-        return yield* self.handOver(loading, hopScope)
-      }
-      return yield* self.receiveBody(request, loading, clock)
-    })
-  }
-
-  private redirectContext(): Redirect.RedirectContext {
-    return this.redirecting ??= {
-      task: this,
-      delegate: this.environment.delegate,
-      allowsInsecureRedirects: this.environment.configuration.allowsInsecureRedirects,
-      observed: () => this.observed(),
-      emit: (event) => this.emit(event)
-    }
-  }
-
-  // Apple: "the delegate receives no further callbacks from the data task, and begins
-  // receiving callbacks from the download task". The hand-over cannot be cut in two: a
-  // download task made and never resumed would hold the connection forever.
-  private handOver(loading: Loading, hopScope: Scope.CloseableScope): Effect.Effect<Hop.Hop<A>> {
-    const self = this
-    return Effect.uninterruptible(Effect.gen(function*() {
-      const downloadTask = yield* self.environment.becomeDownload({
-        originalRequest: self.originalRequest,
-        request: self.requestNow,
-        loading,
-        scope: hopScope,
-        forwardTo: self.fanOut.ownHub()
-      })
-      self.phase = { _tag: "HandedOver", downloadTask: downloadTask.taskIdentifier }
-      yield* self.emit(URLSessionEvent.DidBecomeDownloadTask({ taskIdentifier: self.taskIdentifier, downloadTask }))
-      yield* downloadTask.resume
-      return { _tag: "BecameDownload", taskIdentifier: downloadTask.taskIdentifier } as const
-    }))
-  }
-
-  // The body of the final response, into the delivery.
-  private receiveBody(
-    request: URLRequest.URLRequest,
-    loading: Loading,
-    clock: Clock.Clock
-  ): Effect.Effect<Hop.Hop<A>, URLError.URLError> {
-    const self = this
-    const delivery = this.delivery
-    const deliver = (chunk: Uint8Array) => self.deliver(clock, chunk)
-    return Effect.gen(function*() {
-      const finalResponse = loading.response
-      yield* delivery.onResponse(finalResponse)
-      const bodyOutcome = yield* Effect.either(Hop.drain(loading.pull, deliver))
-      if (bodyOutcome._tag === "Left") {
-        self.awaitingConsumer = false
-        // Apple: a download suspended long enough for the server to close the connection goes
-        // on from its resume data when resumed.
-        const goOn = bodyOutcome.left.code === "NetworkConnectionLost" && self.wasSuspended &&
-          delivery.continueAfterConnectionLoss !== undefined &&
-          (yield* delivery.continueAfterConnectionLoss())
-        if (goOn) return { _tag: "Restart", request } as const
-        return yield* Effect.fail(bodyOutcome.left)
-      }
-      // The body is complete: from here the task succeeds, whatever arrives (a cancel, a
-      // timeout) before its completion is announced. Finishing (closing, flushing a file) is
-      // the task's own work, not network idleness.
-      self.awaitingConsumer = true
-      const value = yield* delivery.finish(finalResponse)
-      self.awaitingConsumer = false
-      self.phase = { _tag: "Finishing", value }
-      return { _tag: "Done", value } as const
-    })
-  }
-
-  // A download task made from a data task starts with the data task's response and body;
-  // the connection is its own from here and goes when this hop ends.
-  private adoptedHop(load: AdoptedLoad, clock: Clock.Clock): Effect.Effect<Hop.Hop<A>, URLError.URLError> {
-    return Effect.scoped(Effect.suspend(() => {
-      this.requestNow = this.delivery.prepare === undefined ? load.request : this.delivery.prepare(load.request)
-      this.responseNow = Option.some(load.loading.response)
-      this.expected = load.loading.response.expectedContentLength
-      this.lastActivity = clock.unsafeCurrentTimeMillis()
-      return Effect.zipRight(
-        Effect.addFinalizer((exit) => Scope.close(load.scope, exit)),
-        this.receiveBody(load.request, load.loading, clock)
-      )
-    }))
+    return URLError.make(code, { failingURL: this.progress.request.url, message, cause })
   }
 
   private hopIn(
@@ -473,8 +301,8 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
         const adoptedNow = adoptedPending
         adoptedPending = false
         const hop = adoptedNow
-          ? yield* self.adoptedHop(adopted!, clock)
-          : yield* self.hopIn((scope) => self.loadHop(request, redirects, clock, scope))
+          ? yield* Exchange.adopted(self.exchange, adopted!, clock)
+          : yield* self.hopIn((scope) => Exchange.load(self.exchange, request, redirects, clock, scope))
         if (hop._tag === "Done") return hop.value
         if (hop._tag === "BecameDownload") {
           return yield* Effect.fail(
@@ -492,17 +320,17 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
   private watchTimeouts(clock: Clock.Clock): Effect.Effect<void> | undefined {
     if (this.watched !== undefined) return undefined
     const { configuration } = this.environment
-    const idle = Option.getOrElse(this.requestNow.timeoutInterval, () => configuration.timeoutIntervalForRequest)
+    const idle = Option.getOrElse(this.progress.request.timeoutInterval, () => configuration.timeoutIntervalForRequest)
     const resource = configuration.timeoutIntervalForResource
     if (!Duration.isFinite(idle) && !Duration.isFinite(resource)) return undefined
     const idleMillis = Duration.isFinite(idle) ? Duration.toMillis(idle) : Infinity
     const now = clock.unsafeCurrentTimeMillis()
     const resourceDeadline = Duration.isFinite(resource) ? now + Duration.toMillis(resource) : Infinity
-    this.lastActivity = now
+    this.progress.lastActivity = now
     const entry: Watchdog.Watched = {
       deadline: (now) => {
-        if (this.suspendCount > 0 || this.awaitingConsumer) this.lastActivity = now
-        return Math.min(this.lastActivity + idleMillis, resourceDeadline)
+        if (this.suspendCount > 0 || this.progress.awaitingConsumer) this.progress.lastActivity = now
+        return Math.min(this.progress.lastActivity + idleMillis, resourceDeadline)
       },
       expire: (now) =>
         Effect.suspend(() => {
