@@ -43,7 +43,7 @@ export const make = <A>(
  * a connection, and each closure of a task would be an allocation per task; the handle's
  * Effects are made when asked for.
  */
-export class Task<A> implements TaskHandle<A>, TaskContext {
+export class Task<A> implements TaskHandle<A> {
   readonly originalURL: string
   private readonly delivery: Delivery<A>
   private readonly adopted: AdoptedLoad | undefined
@@ -91,7 +91,16 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     this.progress = new TaskProgress(originalRequest)
     this.originalURL = originalRequest.url
     this.fanOut = new TaskEvents(environment.sessionEvents, options.adopted?.forwardTo)
-    this.delivery = makeDelivery(this)
+    const fanOut = this.fanOut
+    const progress = this.progress
+    // The delivery gets what it may use of the task, not the task.
+    this.delivery = makeDelivery({
+      taskIdentifier,
+      originalURL: this.originalURL,
+      observed: () => fanOut.observed(),
+      emit: (event) => fanOut.emit(event),
+      currentURL: () => progress.request.url
+    })
     this.exchange = {
       task: this,
       originalRequest,
@@ -247,20 +256,6 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     })
   }
 
-  // What a delivery may use (TaskContext).
-
-  observed(): boolean {
-    return this.fanOut.observed()
-  }
-
-  emit(event: URLSessionEvent.TaskEvent): Effect.Effect<void> {
-    return this.fanOut.emit(event)
-  }
-
-  currentURL(): string {
-    return this.progress.request.url
-  }
-
   private failure(code: URLError.Code, message?: string, cause?: unknown): URLError.URLError {
     return URLError.make(code, { failingURL: this.progress.request.url, message, cause })
   }
@@ -374,13 +369,13 @@ export class Task<A> implements TaskHandle<A>, TaskContext {
     // A data task that became a download says nothing more: its subscribers hear the
     // download task's completion instead, and their stream ends with it.
     if (!handedOver) {
-      if (this.observed()) {
+      if (this.fanOut.observed()) {
         const event = URLSessionEvent.DidCompleteWithError({
           taskIdentifier: this.taskIdentifier,
           error: Exit.isFailure(outcome) ? Cause.failureOption(outcome.cause) : Option.none()
         })
         // After the failed hop's connection is closed, if there is one.
-        const announcing = steps.length === 0 ? this.fanOut.emitNow(event) : this.emit(event)
+        const announcing = steps.length === 0 ? this.fanOut.emitNow(event) : this.fanOut.emit(event)
         if (announcing !== undefined) steps.push(announcing)
       }
     }
