@@ -15,7 +15,7 @@ import { redactPasswords } from "./internal/userInfo.js"
 import { ResumeData } from "./internal/resumeDataSchema.js"
 
 /**
- * Apple's NSURLError table (seed `000_…txt`): the 48 codes and their raw values.
+ * Apple's NSURLError table: the 48 codes and their raw values.
  *
  * @since 0.1.0
  * @category models

@@ -71,7 +71,8 @@ export const make = (
       // that an interruption cannot fall between resume and await); its fiber must still be
       // interruptible, or cancel and timeouts could not stop it. A task's fiber needs no
       // fiber set: the session keeps every unfinished task in `tasks` and cancels them all
-      // when it is invalidated or its scope closes (a fiber set costs ~8 % of a small GET).
+      // when it is invalidated or its scope closes, and a fiber set costs a small GET dearly
+      // (test/bench/README.md).
       fork: (effect) => Effect.forkDaemon(Effect.interruptible(effect)),
       onFinished: (taskIdentifier) => tasks.delete(taskIdentifier),
       isInvalidated: () => invalidated,

@@ -69,7 +69,8 @@ export const make = (
           return Effect.sync(() => signal.abort())
         })).pipe(
           // `Scope.addFinalizer` rather than `Effect.addFinalizer`: destroying a body needs
-          // none of the fiber's state, so none is saved for it (a third of a small GET's work).
+          // none of the fiber's state, so none is saved for it (saving it is much of a small
+          // GET's cost: test/bench/README.md).
           Effect.tap(({ body }) =>
             Effect.scopeWith((scope) =>
               Scope.addFinalizer(
@@ -144,7 +145,8 @@ const requestBody = (
 
 /**
  * What undici takes as an abort signal, without an `AbortController`: undici listens to an
- * emitter's `abort` event too, and a controller costs ~10 µs a request here.
+ * emitter's `abort` event too, and a controller is a measurable part of a small GET
+ * (test/bench/README.md).
  */
 class Abort extends EventEmitter {
   aborted = false
