@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { URLRequest, URLSessionConfiguration } from "@urlsession/core"
 import { Effect, Exit, Option, Stream } from "effect"
-import { defaultUserAgent, prepare } from "../../packages/core/src/internal/requestRules.js"
+import { defaultUserAgent, frame, prepare } from "../../packages/core/src/internal/requestRules.js"
 
 // The request rules as a function: a request and the session's configuration in, the request
 // as it goes on the wire out. test/node/requestRules.test.ts checks what a server receives.
@@ -137,4 +137,25 @@ describe("request rules", () => {
       expect(prepared.method).toBe("PUT")
       expect(prepared.body).toEqual(Option.some(new TextEncoder().encode("x")))
     }))
+})
+
+describe("framing", () => {
+  const post = URLRequest.make("http://a.example/").pipe(URLRequest.setMethod("POST"))
+
+  it("a body of bytes is sent with its length, and the protocol's codings are asked for", () => {
+    const framed = frame(URLRequest.setBody(post, new Uint8Array(5)), "gzip, br")
+    expect(framed.headers).toEqual({ "Accept-Encoding": "gzip, br", "Content-Length": "5" })
+  })
+
+  it("a request's own Accept-Encoding and Content-Length, in any case, are kept", () => {
+    const own = URLRequest.setBody(post, new Uint8Array(5)).pipe(
+      URLRequest.setHeaders({ "accept-encoding": "identity", "content-length": "5" })
+    )
+    expect(frame(own, "gzip, br").headers).toEqual({ "accept-encoding": "identity", "content-length": "5" })
+  })
+
+  it("a stream body gets no length (it goes chunked unless the request names one); a protocol that decodes nothing asks for nothing", () => {
+    const streamed = URLRequest.setBodyStream(post, Stream.make(new Uint8Array(3)))
+    expect(frame(streamed, undefined).headers).toEqual({})
+  })
 })

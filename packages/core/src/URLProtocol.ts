@@ -99,6 +99,9 @@ export interface Client {
 export interface URLProtocol {
   /** Whether this protocol loads the URL (usually: by its scheme). */
   readonly canInit: (url: URL) => boolean
+  /** The content codings this protocol decodes (an `Accept-Encoding` value): the session
+   * asks for them when a request names none. Without it, nothing is asked for. */
+  readonly acceptEncoding?: string
   /** Loads `request`, whose URL has been parsed as `url`. Its body is `request.body` (bytes)
    * or `request.bodyStream` (to pull as it is sent); report what goes out with
    * `client.didSendBodyData`. */

@@ -55,6 +55,7 @@ export const load = <A>(
   const taskIdentifier = exchange.task.taskIdentifier
   return Effect.gen(function*() {
     const url = yield* Hop.parseURL(request.url)
+    const protocol = yield* Hop.protocolFor(environment.protocols, url, request.url)
     progress.request = yield* Hop.prepare(request, {
       configuration: environment.configuration,
       bodies: exchange.bodies,
@@ -63,8 +64,7 @@ export const load = <A>(
     })
     progress.sent = 0
     progress.expectedToSend = Hop.bodyLength(progress.request)
-    const protocol = yield* Hop.protocolFor(environment.protocols, url, progress.request.url)
-    const loading = yield* protocol.startLoading(progress.request, url, {
+    const loading = yield* protocol.startLoading(Hop.wire(progress.request, protocol), url, {
       whenResumed: (effect) => Effect.suspend(() => exchange.gate.whenOpen(effect)),
       didReceiveHeadData: () => {
         progress.lastActivity = clock.unsafeCurrentTimeMillis()

@@ -24,9 +24,9 @@ export type Hop<A> =
   | { readonly _tag: "Done"; readonly value: A }
 
 /**
- * The request as it goes out: a body stream not sent before, the session's request rules
- * (its fields, defaults and checks), then what the delivery adds (a resumed download's
- * `Range`).
+ * The request as the task shows it (`currentRequest`): a body stream not sent before, the
+ * session's request rules (its fields, defaults and checks), then what the delivery adds (a
+ * resumed download's `Range`). With `wire`, the one place a request is assembled.
  */
 export const prepare = (
   request: URLRequest.URLRequest,
@@ -43,6 +43,10 @@ export const prepare = (
       RequestRules.prepare(fresh, options.configuration, { crossOrigin: options.crossOrigin }),
       (prepared) => options.delivery.prepare === undefined ? prepared : options.delivery.prepare(prepared)
     ))
+
+/** The prepared request as `protocol` sends it, framed (`RequestRules.frame`). */
+export const wire = (request: URLRequest.URLRequest, protocol: URLProtocol): URLRequest.URLRequest =>
+  RequestRules.frame(request, protocol.acceptEncoding)
 
 /** The first of the session's protocols that loads `url`. */
 export const protocolFor = (

@@ -53,6 +53,20 @@ export const prepare = (
     return Effect.succeed(URLRequest.setHeaders(request, headers))
   })
 
+/**
+ * The framing of a request about to go out: a body of bytes is sent with its length (not
+ * chunked), and the codings the protocol decodes are asked for, unless the request says
+ * otherwise (a resumed download asks for `identity`).
+ */
+export const frame = (request: URLRequest.URLRequest, acceptEncoding: string | undefined): URLRequest.URLRequest => {
+  let headers = request.headers
+  if (acceptEncoding !== undefined) headers = HeaderFields.withDefaults(headers, { "Accept-Encoding": acceptEncoding })
+  if (Option.isSome(request.body)) {
+    headers = HeaderFields.withDefaults(headers, { "Content-Length": String(request.body.value.byteLength) })
+  }
+  return headers === request.headers ? request : URLRequest.setHeaders(request, headers)
+}
+
 const forbidden = /[\r\n\0]/
 
 const invalidField = (headers: HeaderFields.HeaderFields): string | undefined => {

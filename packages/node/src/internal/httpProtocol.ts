@@ -29,6 +29,8 @@ export const make = (
   configuration: URLSessionConfiguration
 ): URLProtocol => ({
   canInit: (url) => url.protocol === "http:" || url.protocol === "https:",
+  // The session decodes every coding it advertises, so it advertises them all.
+  acceptEncoding: ContentDecoding.acceptEncoding,
   startLoading: (request, url, client) =>
     Effect.gen(function*() {
       const failure = (error: unknown) => toURLError(connector.alertBehind(error) ?? error, request.url)
@@ -53,7 +55,7 @@ export const make = (
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method: request.method as Dispatcher.HttpMethod,
-            headers: wireHeaders(request),
+            headers: request.headers,
             body: sent,
             // Each pull takes what is buffered: large buffers mean few pulls (and writes) per
             // megabyte, and keep the socket read while a chunk is being written to disk.
@@ -108,20 +110,6 @@ export const make = (
           }))
     })
 })
-
-// The session decodes every coding it advertises, so it advertises them all unless the
-// caller chose otherwise; and a body handed over in pieces still has a known length, sent
-// rather than chunked.
-const wireHeaders = (request: URLRequest.URLRequest) => {
-  let headers = request.headers
-  if (Option.isNone(URLRequest.header(request, "Accept-Encoding"))) {
-    headers = { ...headers, "Accept-Encoding": ContentDecoding.acceptEncoding }
-  }
-  if (Option.isSome(request.body) && Option.isNone(URLRequest.header(request, "Content-Length"))) {
-    headers = { ...headers, "Content-Length": String(request.body.value.byteLength) }
-  }
-  return headers
-}
 
 // RFC 9112 §6.3: a response to HEAD, a 204 and a 304 have no body, whatever their
 // Content-Length or Content-Encoding say; nor does one that announces zero bytes.
