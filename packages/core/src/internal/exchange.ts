@@ -9,6 +9,7 @@ import { isHTTPURLResponse } from "../URLResponse.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { URLSessionTask } from "../URLSessionTask.js"
 import type { Delivery } from "./delivery.js"
+import { handOver } from "./handOver.js"
 import * as Hop from "./hop.js"
 import * as Redirect from "./redirect.js"
 import type { TaskEvents } from "./taskEvents.js"
@@ -107,7 +108,20 @@ export const load = <A>(
       }))
     }
     if (disposition === "becomeDownload" && delivery.mayBecomeDownload === true) {
-      return yield* handOver(exchange, loading, hopScope)
+      const downloadTask = yield* handOver({
+        becomeDownload: environment.becomeDownload,
+        adopted: {
+          originalRequest: exchange.originalRequest,
+          request: progress.request,
+          loading,
+          scope: hopScope,
+          forwardTo: events.ownHub()
+        },
+        taskIdentifier,
+        events,
+        onHandedOver: exchange.handedOver
+      })
+      return { _tag: "BecameDownload", taskIdentifier: downloadTask } as const
     }
     return yield* receiveBody(exchange, request, loading, clock)
   })
@@ -132,31 +146,6 @@ export const adopted = <A>(
       Effect.addFinalizer((exit) => Scope.close(load.scope, exit)),
       receiveBody(exchange, load.request, load.loading, clock)
     )
-  }))
-
-// Apple: "the delegate receives no further callbacks from the data task, and begins
-// receiving callbacks from the download task". The hand-over cannot be cut in two: a
-// download task made and never resumed would hold the connection forever.
-const handOver = <A>(
-  exchange: Exchange<A>,
-  loading: Loading,
-  hopScope: Scope.CloseableScope
-): Effect.Effect<Hop.Hop<A>> =>
-  Effect.uninterruptible(Effect.gen(function*() {
-    const downloadTask = yield* exchange.environment.becomeDownload({
-      originalRequest: exchange.originalRequest,
-      request: exchange.progress.request,
-      loading,
-      scope: hopScope,
-      forwardTo: exchange.events.ownHub()
-    })
-    exchange.handedOver(downloadTask.taskIdentifier)
-    yield* exchange.events.emit(URLSessionEvent.DidBecomeDownloadTask({
-      taskIdentifier: exchange.task.taskIdentifier,
-      downloadTask
-    }))
-    yield* downloadTask.resume
-    return { _tag: "BecameDownload", taskIdentifier: downloadTask.taskIdentifier } as const
   }))
 
 // The body of the final response, into the delivery.
