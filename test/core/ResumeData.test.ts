@@ -145,6 +145,15 @@ describe("ResumeData", () => {
     expect(why({ ...valid, headers: JSON.parse(nested(100_000, "[", "]", "")) })).toBe(
       "the resume data is nested deeper than 2 levels"
     )
+    // Values that run code when read: read once, inside the check, never later.
+    const throwing = () => {
+      throw new Error("hostile")
+    }
+    expect(why(Object.defineProperty({ ...valid }, "version", { get: throwing, enumerable: true }))).toBe(
+      "the resume data cannot be read"
+    )
+    expect(why(new Proxy({}, { ownKeys: throwing }))).toBe("the resume data cannot be read")
+    expect(why({ ...valid, headers: new Proxy({}, { ownKeys: throwing }) })).toBe("the resume data cannot be read")
   })
 
   it.prop("any string fails or decodes, never dies", [FastCheck.string({ unit: "binary", maxLength: 500 })], ([text]) => {

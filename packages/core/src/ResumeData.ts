@@ -82,14 +82,14 @@ export const decode = (encoded: string): Effect.Effect<ResumeData, URLError.URLE
  */
 export const validate = (input: unknown): Effect.Effect<ResumeData, URLError.URLError> =>
   Effect.suspend(() => {
-    if (nestsDeeperThan(input, maximumDepth)) {
-      return Effect.fail(invalid(`is nested deeper than ${maximumDepth} levels`))
+    let fields: unknown
+    try {
+      fields = plainCopy(input, maximumDepth)
+    } catch (cause) {
+      return Effect.fail(
+        cause === tooDeep ? invalid(`is nested deeper than ${maximumDepth} levels`) : invalid("cannot be read", cause)
+      )
     }
-    // Its fields are its own string-keyed ones: an instance also holds, under a symbol, the
-    // hash Effect caches once it has compared it.
-    const fields = typeof input === "object" && input !== null && !Array.isArray(input)
-      ? Object.fromEntries(Object.entries(input))
-      : input
     return Schema.decodeUnknown(ResumeData)(fields, { onExcessProperty: "error" }).pipe(
       Effect.mapError((error) => invalid(schemaComplaint(error), error))
     )
@@ -106,11 +106,18 @@ const maximumEncodedLength = 2 ** 20
 // JSON (`JSON.parse` itself does not recurse).
 const maximumDepth = 2
 
-/** Does `value` hold arrays or objects more than `limit` levels inside one another? */
-const nestsDeeperThan = (value: unknown, limit: number): boolean => {
-  if (typeof value !== "object" || value === null) return false
-  if (limit === 0) return true
-  return Object.values(value).some((field) => nestsDeeperThan(field, limit - 1))
+const tooDeep = new Error("nested too deep")
+
+/**
+ * `value` as plain data, read once: its own string-keyed fields (an instance also holds,
+ * under a symbol, the hash Effect caches once it has compared it), copied level by level.
+ * Getters and proxies run here and nowhere later; past `limit` levels it throws `tooDeep`.
+ */
+const plainCopy = (value: unknown, limit: number): unknown => {
+  if (typeof value !== "object" || value === null) return value
+  if (limit === 0) throw tooDeep
+  if (Array.isArray(value)) return Array.from(value, (item) => plainCopy(item, limit - 1))
+  return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, plainCopy(field, limit - 1)]))
 }
 
 // Names the field at fault without repeating the input's values (the ParseError, the cause,

@@ -76,6 +76,17 @@ describe("informational responses", () => {
       expect(text(data)).toBe("ok")
     }).pipe(Effect.provide(session())))
 
+  it.scoped("empty lines before an interim head are skipped, as before a final one", () =>
+    Effect.gen(function*() {
+      const server = yield* tcpServer((socket) =>
+        socket.once("data", () => {
+          socket.write("\r\n")
+          setTimeout(() => socket.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 20)
+        })
+      )
+      expect(text((yield* URLSession.data(server.url)).data)).toBe("ok")
+    }).pipe(Effect.provide(session())))
+
   it.scoped("a 100 Continue on a reused connection is ignored too", () =>
     Effect.gen(function*() {
       const server = yield* answering(
@@ -114,6 +125,26 @@ describe("the idle timer and the response head", () => {
       expect(statusOf(response)).toBe(200)
       expect(text(data)).toBe("ok")
     }).pipe(Effect.provide(session("2 seconds")), Effect.scoped), { timeout: 30_000 })
+
+  it.live("so does the head of a request that waited for a connection", () =>
+    Effect.gen(function*() {
+      const head = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+      let requests = 0
+      const server = yield* tcpServer((socket) =>
+        socket.on("data", () => {
+          if (requests++ === 0) setTimeout(() => socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"), 300)
+          else trickle(socket, head, 100, () => socket.write("ok"))
+        })
+      )
+      // One connection: the second request waits in undici's queue until the first is done.
+      const [first, second] = yield* Effect.all([URLSession.data(server.url), URLSession.data(server.url)], {
+        concurrency: 2
+      }).pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
+        URLSessionConfiguration.with({ timeoutIntervalForRequest: "2 seconds", httpMaximumConnectionsPerHost: 1 })
+      ))))
+      expect([text(first.data), text(second.data)]).toEqual(["one", "ok"])
+      expect(server.connections.accepted()).toBe(1)
+    }).pipe(Effect.scoped), { timeout: 30_000 })
 
   it.live("a final head that stalls part way is TimedOut", () =>
     Effect.gen(function*() {

@@ -49,9 +49,9 @@ export const make = (
       // Interruption must reach a request still waiting for its head (the signal aborts it),
       // and a head that arrives as the task is interrupted must not leak its connection.
       const { body, headers, statusCode } = yield* Effect.uninterruptibleMask((restore) =>
-        restore(Effect.async<Dispatcher.ResponseData, URLError.URLError>((resume) => {
+        restore(Effect.async<Dispatcher.ResponseData<ResponseHeadReader.HeadListener>, URLError.URLError>((resume) => {
           const signal = new Abort()
-          ResponseHeadReader.reportingHeadBytes(client.didReceiveHeadData, () => dispatcher.request({
+          dispatcher.request({
             origin: url.origin,
             path: `${url.pathname}${url.search}`,
             method: request.method as Dispatcher.HttpMethod,
@@ -60,8 +60,9 @@ export const make = (
             // Each pull takes what is buffered: large buffers mean few pulls (and writes) per
             // megabyte, and keep the socket read while a chunk is being written to disk.
             highWaterMark: bodyBufferSize,
-            signal
-          })).then(
+            signal,
+            opaque: new ResponseHeadReader.HeadListener(client.didReceiveHeadData)
+          }).then(
             (data) => {
               if (signal.aborted) data.body.destroy()
               else resume(Effect.succeed(data))

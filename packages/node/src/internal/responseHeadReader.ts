@@ -12,8 +12,9 @@ import type { Socket } from "node:net"
  *   heads times out.
  * - a status code the grammar forbids (below 100) fails the connection with
  *   `InvalidResponseHead`, where undici would trip an internal assertion.
- * - every byte of the final head is reported to the task that sent the request, so a head
- *   that trickles in keeps the idle timer armed as body bytes do.
+ * - every byte of the final head, from its status code on, is reported to the task that sent
+ *   the request (its `HeadListener`), so a head that trickles in keeps the idle timer armed
+ *   as body bytes do.
  * Bodies pass through untouched: the filter steps aside at the end of the final head.
  */
 
@@ -33,7 +34,6 @@ export const invalidHeadCode = "ERR_URLSESSION_INVALID_RESPONSE_HEAD"
  * connector, before undici reads from it.
  */
 export const watch = (socket: Socket): void => {
-  subscribeOnce()
   const reader = new HeadReader(socket)
   readers.set(socket, reader)
   const read = socket.read
@@ -50,27 +50,22 @@ export const watch = (socket: Socket): void => {
 }
 
 /**
- * Runs `dispatch`, which must create its undici request synchronously, so that the bytes of
- * that request's final response head are reported to `onHeadBytes`.
+ * What a request passes to undici as its `opaque` so that the bytes of its final response
+ * head are reported to `onHeadBytes`, whenever undici makes the request (at once, or later
+ * from its pool's queue when every connection is busy).
  */
-export const reportingHeadBytes = <A>(onHeadBytes: (bytes: number) => void, dispatch: () => A): A => {
-  // Before the first request is made, which is before its connection exists.
-  subscribeOnce()
-  nextHeadListener = onHeadBytes
-  try {
-    return dispatch()
-  } finally {
-    nextHeadListener = undefined
+export class HeadListener {
+  constructor(readonly onHeadBytes: (bytes: number) => void) {
+    subscribeOnce()
   }
 }
 
 const readers = new WeakMap<Socket, HeadReader>()
 
-// undici publishes, synchronously, each request it creates and the socket each request's
-// head goes out on: together they hand a task's listener to the socket that will carry its
-// response, without reaching into undici's objects.
-const headListeners = new WeakMap<object, (bytes: number) => void>()
-let nextHeadListener: ((bytes: number) => void) | undefined
+// undici publishes each request it creates, and the socket each request's head goes out
+// on: together they hand a task's listener (the request's `opaque`, kept by undici's request
+// handler) to the socket that will carry its response.
+const headListeners = new WeakMap<object, HeadListener>()
 let subscribed = false
 
 const subscribeOnce = () => {
@@ -78,12 +73,23 @@ const subscribeOnce = () => {
   subscribed = true
   diagnosticsChannel.subscribe("undici:request:create", (message) => {
     const { request } = message as { readonly request: object }
-    if (nextHeadListener !== undefined) headListeners.set(request, nextHeadListener)
+    const opaque = handlerOf(request)?.opaque
+    if (opaque instanceof HeadListener) headListeners.set(request, opaque)
   })
   diagnosticsChannel.subscribe("undici:client:sendHeaders", (message) => {
     const { request, socket } = message as { readonly request: object; readonly socket: Socket }
-    readers.get(socket)?.expectResponse(headListeners.get(request))
+    readers.get(socket)?.expectResponse(headListeners.get(request)?.onHeadBytes)
   })
+}
+
+// The handler is undici's (`request[kHandler]`, a symbol it does not export): for
+// `dispatcher.request` it is the request handler that keeps `opaque`. The trickled-head
+// tests guard the shape against an upgrade.
+let handlerKey: symbol | undefined
+
+const handlerOf = (request: object): { readonly opaque?: unknown } | undefined => {
+  handlerKey ??= Object.getOwnPropertySymbols(request).find((key) => key.description === "handler")
+  return handlerKey === undefined ? undefined : (request as Record<symbol, { readonly opaque?: unknown }>)[handlerKey]
 }
 
 // undici's own limit for a final head: an interim head is held to it too.
@@ -115,6 +121,12 @@ class HeadReader {
     for (;;) {
       switch (this.phase) {
         case "status": {
+          // Empty lines before a status line are skipped, as the parser would skip them.
+          const start = leadingLineEnds(bytes)
+          if (start > 0) {
+            bytes = bytes.subarray(start)
+            if (bytes.length === 0) return undefined
+          }
           const status = statusCodeOf(bytes)
           if (status === "incomplete") {
             this.held = bytes
@@ -178,6 +190,12 @@ class HeadReader {
 
 const lineFeed = 0x0a
 const carriageReturn = 0x0d
+
+const leadingLineEnds = (bytes: Buffer): number => {
+  let index = 0
+  while (index < bytes.length && (bytes[index] === lineFeed || bytes[index] === carriageReturn)) index++
+  return index
+}
 
 /**
  * The status code at the start of `bytes`: a number (`invalid` unless it has three digits),
