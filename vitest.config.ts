@@ -7,8 +7,8 @@ export default defineConfig({
   resolve: {
     // Tests run against the TypeScript sources of the workspace packages, not a build.
     alias: [
-      { find: /^@urlsession\/(core|node)$/, replacement: `${source("$1")}index.ts` },
-      { find: /^@urlsession\/(core|node)\/(.*)$/, replacement: `${source("$1")}$2.ts` }
+      { find: /^@urlsession\/(core|node|daemon)$/, replacement: `${source("$1")}index.ts` },
+      { find: /^@urlsession\/(core|node|daemon)\/(.*)$/, replacement: `${source("$1")}$2.ts` }
     ]
   },
   test: {

@@ -1,0 +1,188 @@
+/**
+ * The daemon's durable state: sessions and their configuration, tasks, and each session's
+ * event log (the outbox the app acknowledges), in one SQLite database in the state
+ * directory that only the daemon opens. Every operation is one transaction: a task's
+ * change and the events that report it are written together or not at all.
+ *
+ * @since 0.1.0
+ */
+import type * as Context from "effect/Context"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type { StateDirectory } from "./StateDirectory.js"
+import * as internal from "./internal/store.js"
+import * as records from "./internal/records.js"
+
+/**
+ * A session the daemon knows: its identifier, the configuration of its latest attach (a
+ * Schema encoding, kept as JSON so that it can grow), its counters and its acknowledged
+ * marker (every event up to it is gone from the log).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const SessionRecord: typeof records.SessionRecord = records.SessionRecord
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SessionRecord = records.SessionRecord
+
+/**
+ * A task: its per-session `taskIdentifier` (allocated by the store, stable forever), the
+ * client's id that made creating it idempotent, its kind, original request (a Schema
+ * encoding), state, byte counts (-1 for unknown, as Apple's
+ * `NSURLSessionTransferSizeUnknown`), partial file and the offset up to which that file is
+ * durable.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const TaskRecord: typeof records.TaskRecord = records.TaskRecord
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskRecord = records.TaskRecord
+
+/**
+ * An event in a session's log, numbered by a sequence that only grows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const EventRecord: typeof records.EventRecord = records.EventRecord
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type EventRecord = records.EventRecord
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskKind = typeof records.TaskKind.Type
+
+/**
+ * Apple's `URLSessionTask.State`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type TaskState = typeof records.TaskState.Type
+
+/**
+ * What creating a task takes. `clientId` is the app's own id for the request: creating
+ * again with it returns the task made the first time (a retry after a lost connection
+ * makes no duplicate).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NewTask {
+  readonly session: string
+  readonly clientId: string
+  readonly kind: TaskKind
+  readonly originalRequest: unknown
+  readonly taskDescription?: string | undefined
+  readonly countOfBytesExpectedToSend?: number | undefined
+}
+
+/**
+ * The fields of a task that change as it runs; those left out keep their value.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TaskUpdate {
+  readonly state?: TaskState | undefined
+  readonly taskDescription?: string | null | undefined
+  readonly countOfBytesReceived?: number | undefined
+  readonly countOfBytesExpectedToReceive?: number | undefined
+  readonly countOfBytesSent?: number | undefined
+  readonly countOfBytesExpectedToSend?: number | undefined
+  readonly partialFile?: string | null | undefined
+  readonly resumeOffset?: number | undefined
+}
+
+/**
+ * An event to append: its Schema encoding, and the task it is about, if any.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NewEvent {
+  readonly taskIdentifier?: number | undefined
+  readonly event: unknown
+}
+
+/**
+ * Why the store refused or failed: `UnknownSession`, `UnknownTask`, or `Database` (the
+ * SQLite error, or a row that no longer decodes, is the `cause`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type StoreError = internal.StoreError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export const StoreError: typeof internal.StoreError = internal.StoreError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Store {
+  /** Creates the session, or gives an existing one the configuration of this attach. */
+  readonly attachSession: (identifier: string, configuration: unknown) => Effect.Effect<SessionRecord, StoreError>
+  readonly session: (identifier: string) => Effect.Effect<Option.Option<SessionRecord>, StoreError>
+  /** Creates a suspended task, or returns the one created before with the same `clientId`. */
+  readonly createTask: (task: NewTask) => Effect.Effect<TaskRecord, StoreError>
+  /** Changes a task and appends the events that report the change, in one transaction. */
+  readonly updateTask: (
+    session: string,
+    taskIdentifier: number,
+    update: TaskUpdate,
+    events?: ReadonlyArray<unknown>
+  ) => Effect.Effect<{ readonly task: TaskRecord; readonly events: ReadonlyArray<EventRecord> }, StoreError>
+  readonly appendEvent: (session: string, event: NewEvent) => Effect.Effect<EventRecord, StoreError>
+  /** The events still in the log whose sequence is greater than `sequence`, in order. */
+  readonly eventsAfter: (session: string, sequence: number) => Effect.Effect<ReadonlyArray<EventRecord>, StoreError>
+  /** Acknowledges every event up to `sequence` (at most the last one appended) and deletes
+   * them; acknowledging is cumulative and never moves back. The new marker. */
+  readonly acknowledge: (session: string, sequence: number) => Effect.Effect<number, StoreError>
+  /** The session's tasks, by `taskIdentifier`. */
+  readonly tasks: (session: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export const Store: Context.Tag<Store, Store> = internal.tag
+
+/**
+ * The store in `state.sqlite` in the state directory, migrated to the current schema when
+ * the layer is built and closed with it. Only the daemon holding the instance lock may
+ * build it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Store, StoreError, StateDirectory> = internal.layer
+
+/**
+ * The name of the database file in the state directory.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const databaseFile: string = internal.databaseFile
