@@ -34,6 +34,8 @@ export const invalidHeadCode = "ERR_URLSESSION_INVALID_RESPONSE_HEAD"
  * connector, before undici reads from it.
  */
 export const watch = (socket: Socket): void => {
+  // The 1xx filter needs the channels even for a request made without a listener.
+  subscribeOnce()
   const reader = new HeadReader(socket)
   readers.set(socket, reader)
   const read = socket.read
