@@ -6,56 +6,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { InstanceLock, StateDirectory } from "@urlsession/daemon"
 import { Effect, Exit } from "effect"
-import { type ChildProcess, spawn } from "node:child_process"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { tempDirectory } from "../fixtures/files.js"
-
-const entry = fileURLToPath(new URL("../../packages/daemon/src/urlsessiond.ts", import.meta.url))
-
-interface Daemon {
-  readonly child: ChildProcess
-  readonly output: () => string
-  /** The exit code, once the process has exited. */
-  readonly exited: Promise<number | null>
-}
-
-/** Starts `urlsessiond` on `stateDirectory`; killed by its PID when the scope closes. */
-const startDaemon = (stateDirectory: string) =>
-  Effect.acquireRelease(
-    Effect.sync((): Daemon => {
-      const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", entry], {
-        env: { ...process.env, [StateDirectory.variable]: stateDirectory },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let output = ""
-      child.stdout!.on("data", (chunk) => output += chunk)
-      child.stderr!.on("data", (chunk) => output += chunk)
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
-      return { child, output: () => output, exited }
-    }),
-    ({ child, exited }) =>
-      Effect.promise(() => {
-        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL")
-        return exited
-      })
-  )
-
-/** Waits until the daemon's output contains `text`. */
-const waitForOutput = (daemon: Daemon, text: string) =>
-  Effect.promise(() =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${text}" in: ${daemon.output()}`)), 15_000)
-      const check = () => {
-        if (!daemon.output().includes(text)) return
-        clearTimeout(timer)
-        resolve()
-      }
-      daemon.child.stdout!.on("data", check)
-      daemon.child.stderr!.on("data", check)
-      check()
-    })
-  )
+import { startDaemon, waitForOutput } from "./daemonProcess.js"
 
 describe("InstanceLock", () => {
   it.live("a second daemon exits with status 0 while the first holds the lock; SIGKILL frees it", () =>

@@ -41,6 +41,16 @@ const failureOf = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       : Effect.dieMessage(`expected a failure, got ${exit._tag}`))
 
 describe("Store", () => {
+  it.scoped("sessions lists every session the store knows, by identifier", () =>
+    fresh(Effect.gen(function*() {
+      const store = yield* Store.Store
+      yield* store.attachSession("com.example.another", {})
+      expect((yield* store.sessions).map((record) => record.identifier)).toEqual([
+        "com.example.another",
+        session
+      ])
+    })))
+
   it.scoped("attaching creates a session; attaching again replaces only its configuration", () =>
     Effect.gen(function*() {
       const directory = yield* tempDirectory

@@ -144,6 +144,8 @@ export interface Store {
   /** Creates the session, or gives an existing one the configuration of this attach. */
   readonly attachSession: (identifier: string, configuration: unknown) => Effect.Effect<SessionRecord, StoreError>
   readonly session: (identifier: string) => Effect.Effect<Option.Option<SessionRecord>, StoreError>
+  /** Every session the daemon knows, by identifier. */
+  readonly sessions: Effect.Effect<ReadonlyArray<SessionRecord>, StoreError>
   /** Creates a suspended task, or returns the one created before with the same `clientId`. */
   readonly createTask: (task: NewTask) => Effect.Effect<TaskRecord, StoreError>
   /** Changes a task and appends the events that report the change, in one transaction. */

@@ -12,3 +12,18 @@ export * as StateDirectory from "./StateDirectory.js"
  * @since 0.1.0
  */
 export * as Store from "./Store.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as DaemonSocket from "./DaemonSocket.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Protocol from "./Protocol.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Server from "./Server.js"

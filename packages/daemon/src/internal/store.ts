@@ -45,6 +45,7 @@ const encodeJson = Schema.encodeUnknown(Schema.parseJson())
 const json = (value: unknown) => encodeJson(value ?? null)
 
 const decodeSession = Schema.decodeUnknown(SessionRecord)
+const decodeSessions = Schema.decodeUnknown(Schema.Array(SessionRecord))
 const decodeTask = Schema.decodeUnknown(TaskRecord)
 const decodeTasks = Schema.decodeUnknown(Schema.Array(TaskRecord))
 const decodeEvent = Schema.decodeUnknown(EventRecord)
@@ -89,6 +90,8 @@ export const make = (sql: SqliteClient.SqliteClient): Store => {
         Effect.flatMap(([row]) => row === undefined ? Effect.succeedNone : Effect.asSome(decodeSession(row))),
         run
       ),
+
+    sessions: sql`SELECT * FROM sessions ORDER BY identifier`.pipe(Effect.flatMap(decodeSessions), run),
 
     createTask: (task: NewTask) =>
       Effect.gen(function*() {

@@ -1,0 +1,53 @@
+/**
+ * Real `urlsessiond` processes for tests, started from the sources and killed by their PID.
+ */
+import { StateDirectory } from "@urlsession/daemon"
+import { Effect } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const entry = fileURLToPath(new URL("../../packages/daemon/src/urlsessiond.ts", import.meta.url))
+
+export interface Daemon {
+  readonly child: ChildProcess
+  readonly output: () => string
+  /** The exit code, once the process has exited. */
+  readonly exited: Promise<number | null>
+}
+
+/** Starts `urlsessiond` on `stateDirectory`; killed by its PID when the scope closes. */
+export const startDaemon = (stateDirectory: string) =>
+  Effect.acquireRelease(
+    Effect.sync((): Daemon => {
+      const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", entry], {
+        env: { ...process.env, [StateDirectory.variable]: stateDirectory },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      child.stdout!.on("data", (chunk) => output += chunk)
+      child.stderr!.on("data", (chunk) => output += chunk)
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      return { child, output: () => output, exited }
+    }),
+    ({ child, exited }) =>
+      Effect.promise(() => {
+        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGKILL")
+        return exited
+      })
+  )
+
+/** Waits until the daemon's output contains `text`. */
+export const waitForOutput = (daemon: Daemon, text: string) =>
+  Effect.promise(() =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${text}" in: ${daemon.output()}`)), 15_000)
+      const check = () => {
+        if (!daemon.output().includes(text)) return
+        clearTimeout(timer)
+        resolve()
+      }
+      daemon.child.stdout!.on("data", check)
+      daemon.child.stderr!.on("data", check)
+      check()
+    })
+  )
