@@ -62,7 +62,8 @@ export const downloadWithResume = (url: string, to: string, stop: Deferred.Defer
         DidSendBodyData: () => Effect.void,
         WillPerformHTTPRedirection: () => Effect.void,
         DidCompleteWithError: () => Effect.sync(() => process.stdout.write("\n")),
-        DidBecomeInvalidWithError: () => Effect.void
+        DidBecomeInvalidWithError: () => Effect.void,
+        DidFinishEventsForBackgroundURLSession: () => Effect.void
       })),
       Effect.fork
     )

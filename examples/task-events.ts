@@ -21,7 +21,8 @@ const describe = URLSessionEvent.$match({
   DidFinishDownloadingTo: ({ location }) => `downloaded to ${location}`,
   DidCompleteWithError: ({ error }) =>
     Option.match(error, { onNone: () => "completed", onSome: (error) => `failed: ${error.code}` }),
-  DidBecomeInvalidWithError: () => "session invalidated"
+  DidBecomeInvalidWithError: () => "session invalidated",
+  DidFinishEventsForBackgroundURLSession: () => "every waiting event delivered"
 })
 
 export const taskEvents = (baseURL: string) =>

@@ -32,6 +32,9 @@ export interface PartialFile {
   readonly truncate: (length: number) => Effect.Effect<void, PlatformError>
   /** Appends all of `chunk`. */
   readonly writeAll: (chunk: Uint8Array) => Effect.Effect<void, PlatformError>
+  /** Makes every byte written so far durable (`fsync`): they survive a crash of the
+   * process and of the machine. */
+  readonly sync: Effect.Effect<void, PlatformError>
 }
 
 /**

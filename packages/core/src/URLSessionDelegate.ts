@@ -13,7 +13,7 @@ import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type { URLRequest } from "./URLRequest.js"
 import type { HTTPURLResponse, URLResponse } from "./URLResponse.js"
-import type { URLSessionTask } from "./URLSessionTask.js"
+import type { URLSessionDownloadTask, URLSessionTask } from "./URLSessionTask.js"
 
 /**
  * What to do with a response: go on loading its body (`"allow"`), cancel the task
@@ -53,6 +53,14 @@ export interface URLSessionDelegate {
    * its start; `None`, or no such method, fails the task with `RequestBodyStreamExhausted`.
    */
   readonly needNewBodyStream?: (task: URLSessionTask) => Effect.Effect<Option.Option<Stream.Stream<Uint8Array, unknown>>>
+  /**
+   * A download task's file is complete at `location`, which is the delegate's until this
+   * returns: move or open it before succeeding (Apple's rule). In a background session,
+   * success is the hand-off: the daemon removes its copy and never delivers the file again;
+   * a failure (or an app that dies first) leaves it to be delivered again at the next
+   * attach. Asked before `DidFinishDownloadingTo` is emitted.
+   */
+  readonly didFinishDownloadingTo?: (task: URLSessionDownloadTask, location: string) => Effect.Effect<void, unknown>
 }
 
 /**

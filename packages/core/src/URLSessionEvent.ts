@@ -5,7 +5,9 @@
  * one `WillPerformHTTPRedirection` per redirect followed, `DidReceiveResponse`, zero or more
  * `DidReceiveData` (`DidWriteData` for downloads, then `DidFinishDownloadingTo`), then
  * `DidCompleteWithError` last.
- * A session's own last event is `DidBecomeInvalidWithError`. Variants for the callbacks of
+ * A session's own last event is `DidBecomeInvalidWithError`; a background session that
+ * attaches first replays what the app has not acknowledged, then says
+ * `DidFinishEventsForBackgroundURLSession`. Variants for the callbacks of
  * features not built yet (challenges, caching, metrics)
  * arrive with those features.
  *
@@ -37,6 +39,7 @@ export const {
   DidBecomeInvalidWithError,
   DidCompleteWithError,
   DidFinishDownloadingTo,
+  DidFinishEventsForBackgroundURLSession,
   DidReceiveData,
   DidReceiveResponse,
   DidResumeAtOffset,

@@ -137,4 +137,12 @@ export interface URLSessionDownloadTask extends URLSessionTask<DownloadResult> {
    * it is on disk. Otherwise the partial file is removed and the result is `None`.
    */
   readonly cancelByProducingResumeData: Effect.Effect<Option.Option<ResumeData>>
+  /**
+   * Resume data for the bytes on disk now, made durable first (`fsync`), while the download
+   * goes on: what a program that records it can resume from after a crash (truncating the
+   * partial file to `bytesReceived` first, since more may have been written since). `None`
+   * under the same conditions as `cancelByProducingResumeData`, and once the task has
+   * completed. Not part of Apple's API: background sessions' daemon is built on it.
+   */
+  readonly checkpoint: Effect.Effect<Option.Option<ResumeData>>
 }

@@ -24,6 +24,8 @@ export interface DownloadDelivery extends Delivery<DownloadResult> {
   readonly resumeData: () => Option.Option<ResumeData>
   /** Removes the partial file (when no resume data could be made after all). */
   readonly removePartialFile: Effect.Effect<void>
+  /** The resume data for the bytes on disk now, once those bytes are durable. */
+  readonly checkpoint: Effect.Effect<Option.Option<ResumeData>>
 }
 
 const partialFileName = () => `CFNetworkDownload_${globalThis.crypto.randomUUID()}.tmp`
@@ -46,7 +48,9 @@ const resumeFields = ["Range", "If-Range", "Accept-Encoding"]
 export const make = (
   storage: DownloadStorage,
   context: TaskContext,
-  resumeFrom: Option.Option<ResumeData> = Option.none()
+  resumeFrom: Option.Option<ResumeData> = Option.none(),
+  /** Asked once the file is complete at `location`, before `DidFinishDownloadingTo`. */
+  completed: (location: string) => Effect.Effect<void, URLError.URLError> = () => Effect.void
 ): DownloadDelivery => {
   let resume = resumeFrom
   // With the platform's reason, when it gives one in plain words.
@@ -211,6 +215,8 @@ export const make = (
         // download takes (0.5 s per 256 MiB here) for durability against a power cut, which
         // neither Apple's URLSession nor curl offers. A move across file systems does flush.
         yield* Scope.close(scope, Exit.void)
+        file = undefined
+        yield* completed(location!)
         yield* report(URLSessionEvent.DidFinishDownloadingTo({
           taskIdentifier: context.taskIdentifier,
           location: location!
@@ -245,10 +251,14 @@ export const make = (
         lastResponse = undefined
         const previous = scope
         scope = Effect.runSync(Scope.make())
+        file = undefined
         return Effect.as(Scope.close(previous, Exit.void), true)
       }),
     onFinish: (exit) =>
       Scope.close(scope, Exit.void).pipe(
+        Effect.zipRight(Effect.sync(() => {
+          file = undefined
+        })),
         Effect.zipRight(Exit.isFailure(exit) && !keepPartial ? delivery.removePartialFile : Effect.void)
       ),
     isResumable: () =>
@@ -277,6 +287,14 @@ export const make = (
         })
       )
     },
+    // The resume data is taken first: it counts only whole writes, which the sync after it
+    // then makes durable. A file already closed (the download finished or failed) has no
+    // checkpoint to give.
+    checkpoint: Effect.suspend(() => {
+      const resumeData = delivery.resumeData()
+      if (Option.isNone(resumeData) || file === undefined || lastResponse === undefined) return Effect.succeed(resumeData)
+      return file.sync.pipe(Effect.as(resumeData), Effect.orElseSucceed(() => Option.none<ResumeData>()))
+    }),
     removePartialFile: Effect.suspend(() =>
       location === undefined ? Effect.void : Effect.ignore(storage.fileSystem.remove(location))
     )

@@ -2,6 +2,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { DownloadStorage } from "../DownloadStorage.js"
 import type { ResumeData } from "../ResumeData.js"
+import * as URLError from "../URLError.js"
 import type * as URLRequest from "../URLRequest.js"
 import type { DownloadResult, URLSessionDownloadTask } from "../URLSessionTask.js"
 import * as DownloadDelivery from "./downloadDelivery.js"
@@ -26,7 +27,7 @@ export class DownloadTask extends Task<DownloadResult> implements URLSessionDown
   ) {
     let file: DownloadDelivery.DownloadDelivery | undefined
     super(environment, taskIdentifier, request, (context) => {
-      const made = DownloadDelivery.make(storage, context, resume)
+      const made = DownloadDelivery.make(storage, context, resume, (location) => this.askDelegate(location))
       file = made
       return {
         ...made,
@@ -34,6 +35,22 @@ export class DownloadTask extends Task<DownloadResult> implements URLSessionDown
       }
     }, options)
     this.file = file!
+  }
+
+  // The delegate had the file to move: a failure means it could not.
+  private askDelegate(location: string): Effect.Effect<void, URLError.URLError> {
+    const didFinish = this.environment.delegate.didFinishDownloadingTo
+    if (didFinish === undefined) return Effect.void
+    return Effect.mapError(didFinish(this, location), (cause) =>
+      URLError.make("CannotMoveFile", {
+        failingURL: this.originalRequest.url,
+        message: "the delegate's didFinishDownloadingTo failed",
+        cause
+      }))
+  }
+
+  get checkpoint(): Effect.Effect<Option.Option<ResumeData>> {
+    return this.file.checkpoint
   }
 
   // Whether the bytes on disk can be resumed is known only once the task has stopped

@@ -60,7 +60,13 @@ export type URLSessionEvent<DownloadTask> = Data.TaggedEnum<{
   DidCompleteWithError: { readonly taskIdentifier: number; readonly error: Option.Option<URLError> }
   /** The session was invalidated; always its last event (`urlSession(_:didBecomeInvalidWithError:)`). */
   DidBecomeInvalidWithError: { readonly error: Option.Option<URLError> }
+  /** A background session delivered every event that was waiting for the app when it
+   * attached; live events follow (`urlSessionDidFinishEvents(forBackgroundURLSession:)`). */
+  DidFinishEventsForBackgroundURLSession: {}
 }>
 
 /** The events of one task (every variant but the session-level ones). */
-export type TaskEvent<DownloadTask> = Exclude<URLSessionEvent<DownloadTask>, { readonly _tag: "DidBecomeInvalidWithError" }>
+export type TaskEvent<DownloadTask> = Exclude<
+  URLSessionEvent<DownloadTask>,
+  { readonly _tag: "DidBecomeInvalidWithError" | "DidFinishEventsForBackgroundURLSession" }
+>

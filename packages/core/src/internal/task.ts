@@ -72,7 +72,7 @@ export class Task<A> implements TaskHandle<A> {
   private watched: { readonly watchdog: Watchdog.Watchdog; readonly entry: Watchdog.Watched } | undefined
 
   constructor(
-    private readonly environment: TaskEnvironment,
+    protected readonly environment: TaskEnvironment,
     readonly taskIdentifier: number,
     readonly originalRequest: URLRequest.URLRequest,
     makeDelivery: (context: TaskContext) => Delivery<A>,

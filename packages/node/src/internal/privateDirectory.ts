@@ -83,7 +83,8 @@ export const openFile = (path: string, mode: PartialFileMode): Effect.Effect<Par
         return Effect.succeed<PartialFile>({
           size: stats.size,
           truncate: (length) => call<void>("truncate", path, (done) => fs.ftruncate(fd, length, (error) => done(error, undefined))),
-          writeAll: (chunk) => writeAll(fd, path, chunk)
+          writeAll: (chunk) => writeAll(fd, path, chunk),
+          sync: call<void>("sync", path, (done) => fs.fsync(fd, (error) => done(error, undefined)))
         })
       })
     )
