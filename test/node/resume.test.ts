@@ -364,3 +364,112 @@ describe("ResumeData.decode on untrusted input", () => {
       expect(error.message).toContain("the resume data")
     }))
 })
+
+describe("checkpoint", () => {
+  it.live("gives resume data for the bytes on disk while the download goes on; after a crash, truncated to it, the download resumes from it", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const body = patterned(1024 * 1024)
+      const server = yield* rangeServer({ body, holdAfter: 300_000 })
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+      const { resumeData, onDisk } = yield* Effect.gen(function*() {
+        const task = yield* URLSession.downloadTask(server.url)
+        const written = yield* Deferred.make<void>()
+        yield* task.events.pipe(
+          Stream.filter(URLSessionEvent.$is("DidWriteData")),
+          Stream.runForEach((event) => event.totalBytesWritten >= 300_000 ? Deferred.succeed(written, undefined) : Effect.void),
+          Effect.fork
+        )
+        yield* task.resume
+        yield* Deferred.await(written)
+        const resumeData = Option.getOrThrow(yield* task.checkpoint)
+        expect(yield* task.state).toBe("running")
+        expect(resumeData.bytesReceived).toBe(300_000)
+        expect(resumeData.etag).toBe("\"v1\"")
+        // What a crash would leave: the file as it is now, and later bytes that no
+        // checkpoint counts.
+        const partial = path.join(directory, resumeData.partialFile)
+        const onDisk = Buffer.concat([fs.readFileSync(partial), Buffer.from("not yet counted")])
+        yield* task.cancel
+        return { resumeData, onDisk }
+      }).pipe(Effect.provide(layer), Effect.scoped)
+
+      const partial = path.join(directory, resumeData.partialFile)
+      fs.writeFileSync(partial, onDisk)
+      fs.truncateSync(partial, resumeData.bytesReceived)
+      const { data } = yield* resumeWith(resumeData).pipe(Effect.provide(layer))
+      expect(sha256(data)).toBe(sha256(body))
+      expect(server.requests.at(-1)!.range).toBe(`bytes=${resumeData.bytesReceived}-`)
+    }).pipe(Effect.scoped))
+
+  it.live("gives None when the response cannot be resumed, and once the task has completed", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const unresumable = yield* rangeServer({ body: patterned(512 * 1024), holdAfter: 100_000, validators: false })
+      const whole = yield* rangeServer({ body: patterned(64 * 1024), holdAfter: 64 * 1024 })
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+      yield* Effect.gen(function*() {
+        const task = yield* URLSession.downloadTask(unresumable.url)
+        yield* task.resume
+        yield* Deferred.await(unresumable.held)
+        yield* Effect.sleep("50 millis")
+        expect(yield* task.checkpoint).toEqual(Option.none())
+        yield* task.cancel
+
+        const done = yield* URLSession.downloadTask(whole.url)
+        yield* done.resume
+        yield* Deferred.await(whole.held)
+        whole.cut()
+        yield* Effect.exit(done.await)
+        expect(yield* done.checkpoint).toEqual(Option.none())
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped))
+})
+
+describe("the delegate's didFinishDownloadingTo", () => {
+  it.live("has the complete file before DidFinishDownloadingTo; a failure fails the task with CannotMoveFile", () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const body = patterned(200_000)
+      const server = yield* httpServer((_, response) => {
+        response.writeHead(200, { "Content-Length": String(body.length) })
+        response.end(body)
+      })
+      const moved = path.join(directory, "moved.bin")
+      const seen: Array<string> = []
+      let fail = false
+      const layer = NodeURLSession.layer(URLSessionConfiguration.default, {
+        downloadsDirectory: path.join(directory, "downloads"),
+        delegate: {
+          didFinishDownloadingTo: (task, location) =>
+            Effect.suspend(() => {
+              seen.push(`delegate ${task.taskIdentifier}`)
+              if (fail) return Effect.fail("no room")
+              fs.renameSync(location, moved)
+              return Effect.void
+            })
+        }
+      })
+      yield* Effect.gen(function*() {
+        const task = yield* URLSession.downloadTask(server.url)
+        const events = yield* task.events.pipe(
+          Stream.runForEach((event) => Effect.sync(() => seen.push(event._tag))),
+          Effect.fork
+        )
+        yield* task.resume
+        yield* task.await
+        yield* Fiber.join(events)
+        // The event is emitted only once the delegate has returned.
+        expect(seen.indexOf(`delegate ${task.taskIdentifier}`)).toBeLessThan(seen.indexOf("DidFinishDownloadingTo"))
+        expect(seen.slice(-2)).toEqual(["DidFinishDownloadingTo", "DidCompleteWithError"])
+        expect(sha256(fs.readFileSync(moved))).toBe(sha256(body))
+
+        fail = true
+        const failing = yield* URLSession.downloadTask(server.url)
+        yield* failing.resume
+        const error = yield* Effect.flip(failing.await)
+        expect(error.code).toBe("CannotMoveFile")
+        expect(error.cause).toBe("no room")
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped))
+})
