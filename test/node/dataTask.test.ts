@@ -37,6 +37,17 @@ describe("data tasks over HTTP", () => {
       expect(http.value("CONTENT-TYPE")).toEqual(Option.some("application/json; charset=utf-8"))
     }).pipe(Effect.provide(session)))
 
+  it.scoped("a task keeps the description the app gives it, and gives none until then", () =>
+    Effect.gen(function*() {
+      const server = yield* echoServer
+      const task = yield* URLSession.dataTask(`${server.url}/described`)
+      expect(yield* task.taskDescription).toEqual(Option.none())
+      yield* task.setTaskDescription(Option.some("nightly report"))
+      yield* task.resume
+      yield* task.await
+      expect(yield* task.taskDescription).toEqual(Option.some("nightly report"))
+    }).pipe(Effect.provide(session)))
+
   it.scoped("404 and 500 are responses, not failures", () =>
     Effect.gen(function*() {
       const server = yield* httpServer((request, response) => {

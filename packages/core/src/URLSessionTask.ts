@@ -43,6 +43,11 @@ export interface URLSessionTask<A = unknown> {
   readonly taskIdentifier: number
   /** The request the task was created with. */
   readonly originalRequest: URLRequest
+  /** The app's own words for the task (Apple's `taskDescription`): kept with the task, and
+   * by a background session's daemon across restarts of the app, for the app to tell its
+   * tasks apart. */
+  readonly taskDescription: Effect.Effect<Option.Option<string>>
+  readonly setTaskDescription: (description: Option.Option<string>) => Effect.Effect<void>
   /** The request being loaded now, with the session's additional header fields applied. */
   readonly currentRequest: Effect.Effect<URLRequest>
   /** The response head, once it has arrived. */

@@ -128,6 +128,16 @@ export class Task<A> implements TaskHandle<A> {
 
   // The public handle.
 
+  private description = Option.none<string>()
+  get taskDescription(): Effect.Effect<Option.Option<string>> {
+    return Effect.sync(() => this.description)
+  }
+  setTaskDescription(description: Option.Option<string>): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.description = description
+    })
+  }
+
   get currentRequest(): Effect.Effect<URLRequest.URLRequest> {
     return Effect.sync(() => this.progress.request)
   }
