@@ -104,7 +104,14 @@ describe("Store", () => {
           partialFile: null,
           resumeOffset: 0,
           createdAt: new Date(0),
-          updatedAt: new Date(0)
+          updatedAt: new Date(0),
+          resumeData: null,
+          response: null,
+          uploadFile: null,
+          finishedFile: null,
+          error: null,
+          firstResumedAt: null,
+          completedAt: null
         })
       )
       expect([second.taskIdentifier, other.taskIdentifier]).toEqual([2, 1])
@@ -244,6 +251,46 @@ describe("Store", () => {
       expect(Option.map(marker, (s) => [s.lastSequence, s.acknowledgedSequence])).toEqual(Option.some([5, 4]))
       const error = yield* failureOf(store.acknowledge("com.example.nobody", 1))
       expect(error.reason).toBe("UnknownSession")
+    })))
+
+  it.scoped("JSON fields of an update are stored as JSON and cleared with null", () =>
+    fresh(Effect.gen(function*() {
+      const store = yield* Store.Store
+      yield* store.createTask(newTask("a"))
+      const resumeData = { version: 1, bytesReceived: 4096 }
+      const { task } = yield* store.updateTask(session, 1, { resumeData, firstResumedAt: 7000, error: { code: "TimedOut" } })
+      expect([task.resumeData, task.firstResumedAt, task.error]).toEqual([resumeData, new Date(7000), { code: "TimedOut" }])
+      const cleared = yield* store.updateTask(session, 1, { resumeData: null, error: null })
+      expect([cleared.task.resumeData, cleared.task.error]).toEqual([null, null])
+    })))
+
+  it.scoped("acknowledging a task deletes its events, and forgets it once completed", () =>
+    fresh(Effect.gen(function*() {
+      const store = yield* Store.Store
+      yield* store.createTask(newTask("a"))
+      yield* store.createTask(newTask("b"))
+      yield* store.updateTask(session, 1, { state: "completed", finishedFile: "/f/1" }, [{ n: 1 }, { n: 2 }])
+      yield* store.updateTask(session, 2, { state: "running" }, [{ n: 3 }])
+      const acknowledged = yield* store.acknowledgeTask(session, 1)
+      expect(Option.map(acknowledged, (task) => task.finishedFile)).toEqual(Option.some("/f/1"))
+      expect((yield* store.eventsAfter(session, 0)).map((event) => event.event)).toEqual([{ n: 3 }])
+      expect((yield* store.tasks(session)).map((task) => task.taskIdentifier)).toEqual([2])
+      yield* store.acknowledgeTask(session, 2)
+      expect(yield* store.eventsAfter(session, 0)).toEqual([])
+      expect((yield* store.tasks(session)).map((task) => task.taskIdentifier)).toEqual([2])
+      expect(yield* store.acknowledgeTask(session, 9)).toEqual(Option.none())
+    })))
+
+  it.scoped("expire deletes the tasks completed before a time, with their events", () =>
+    fresh(Effect.gen(function*() {
+      const store = yield* Store.Store
+      for (const id of ["a", "b", "c"]) yield* store.createTask(newTask(id))
+      yield* store.updateTask(session, 1, { state: "completed", completedAt: 1000 }, [{ n: 1 }])
+      yield* store.updateTask(session, 2, { state: "completed", completedAt: 5000 }, [{ n: 2 }])
+      const expired = yield* store.expire(2000)
+      expect(expired.map((task) => task.taskIdentifier)).toEqual([1])
+      expect((yield* store.tasks(session)).map((task) => task.taskIdentifier)).toEqual([2, 3])
+      expect((yield* store.eventsAfter(session, 0)).map((event) => event.event)).toEqual([{ n: 2 }])
     })))
 
   it.scoped("what was stored is there when the store is opened again", () =>

@@ -15,18 +15,23 @@ export interface Daemon {
   readonly exited: Promise<number | null>
 }
 
-/** Starts `urlsessiond` on `stateDirectory`; killed by its PID when the scope closes. */
-export const startDaemon = (stateDirectory: string) =>
+/** Starts `urlsessiond` on `stateDirectory` (with `args`, and `environment` added to this
+ * process's); killed by its PID when the scope closes. */
+export const startDaemon = (
+  stateDirectory: string,
+  environment: Readonly<Record<string, string>> = {},
+  args: ReadonlyArray<string> = []
+) =>
   Effect.acquireRelease(
     Effect.sync((): Daemon => {
-      const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", entry], {
-        env: { ...process.env, [StateDirectory.variable]: stateDirectory },
+      const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", entry, ...args], {
+        env: { ...process.env, ...environment, [StateDirectory.variable]: stateDirectory },
         stdio: ["ignore", "pipe", "pipe"]
       })
       let output = ""
       child.stdout!.on("data", (chunk) => output += chunk)
       child.stderr!.on("data", (chunk) => output += chunk)
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
       return { child, output: () => output, exited }
     }),
     ({ child, exited }) =>
@@ -51,3 +56,8 @@ export const waitForOutput = (daemon: Daemon, text: string) =>
       check()
     })
   )
+
+/** Runs `urlsessiond <args>` on `stateDirectory` to its end: its exit code and output. */
+export const runCommand = (stateDirectory: string, args: ReadonlyArray<string>) =>
+  Effect.scoped(Effect.flatMap(startDaemon(stateDirectory, {}, args), (command) =>
+    Effect.promise(async () => ({ code: await command.exited, output: command.output() }))))

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { URLRequest, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Cause, Chunk, Effect, Exit, Option, Stream } from "effect"
+import { Chunk, Effect, Option, Stream } from "effect"
 import { closedPort, httpServer, readBody } from "../fixtures/servers.js"
 
 const text = (data: Uint8Array) => new TextDecoder().decode(data)
@@ -182,14 +182,4 @@ describe("data tasks over HTTP", () => {
       const error = yield* Effect.flip(Stream.runDrain(body))
       expect(error.code).toBe("NetworkConnectionLost")
     }).pipe(Effect.provide(session)))
-
-  it.effect("a background configuration is refused until the transfer daemon exists", () =>
-    Effect.gen(function*() {
-      const exit = yield* URLSession.allTasks.pipe(
-        Effect.provide(NodeURLSession.layer(URLSessionConfiguration.background("com.example.sync"))),
-        Effect.exit
-      )
-      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
-      expect(String(Cause.squash((exit as Exit.Failure<unknown, unknown>).cause))).toContain("daemon")
-    }))
 })

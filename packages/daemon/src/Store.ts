@@ -35,7 +35,8 @@ export type SessionRecord = records.SessionRecord
  * client's id that made creating it idempotent, its kind, original request (a Schema
  * encoding), state, byte counts (-1 for unknown, as Apple's
  * `NSURLSessionTransferSizeUnknown`), partial file and the offset up to which that file is
- * durable.
+ * durable, the resume data of its last checkpoint, its response, the file an upload sends,
+ * the finished file it hands over, its failure, when it was first resumed and completed.
  *
  * @since 0.1.0
  * @category models
@@ -91,6 +92,7 @@ export interface NewTask {
   readonly originalRequest: unknown
   readonly taskDescription?: string | undefined
   readonly countOfBytesExpectedToSend?: number | undefined
+  readonly uploadFile?: string | undefined
 }
 
 /**
@@ -108,6 +110,17 @@ export interface TaskUpdate {
   readonly countOfBytesExpectedToSend?: number | undefined
   readonly partialFile?: string | null | undefined
   readonly resumeOffset?: number | undefined
+  /** A Schema encoding of `ResumeData`. */
+  readonly resumeData?: unknown
+  /** A Schema encoding of the response. */
+  readonly response?: unknown
+  readonly finishedFile?: string | null | undefined
+  /** A Schema encoding of the `URLError` the task failed with. */
+  readonly error?: unknown
+  /** Epoch milliseconds. */
+  readonly firstResumedAt?: number | null | undefined
+  /** Epoch milliseconds. */
+  readonly completedAt?: number | null | undefined
 }
 
 /**
@@ -163,6 +176,18 @@ export interface Store {
   readonly acknowledge: (session: string, sequence: number) => Effect.Effect<number, StoreError>
   /** The session's tasks, by `taskIdentifier`. */
   readonly tasks: (session: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
+  readonly task: (session: string, taskIdentifier: number) => Effect.Effect<Option.Option<TaskRecord>, StoreError>
+  /** Deletes the task's events and, once it has completed, the task: the app has them. The
+   * task as it was, if there is one. */
+  readonly acknowledgeTask: (
+    session: string,
+    taskIdentifier: number
+  ) => Effect.Effect<Option.Option<TaskRecord>, StoreError>
+  /** Deletes the task and its events. */
+  readonly deleteTask: (session: string, taskIdentifier: number) => Effect.Effect<void, StoreError>
+  /** Deletes every task of every session that completed before `before` (epoch
+   * milliseconds), with its events: nobody acknowledged it in time. The tasks deleted. */
+  readonly expire: (before: number) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
 }
 
 /**

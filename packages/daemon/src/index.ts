@@ -27,3 +27,13 @@ export * as Protocol from "./Protocol.js"
  * @since 0.1.0
  */
 export * as Server from "./Server.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as BackgroundSession from "./BackgroundSession.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Engine from "./Engine.js"

@@ -45,11 +45,58 @@ export interface Options {
 }
 
 /**
+ * The module `@urlsession/daemon/BackgroundSession` as this package uses it: described here,
+ * not imported, because the daemon package depends on this one, and an app that never runs a
+ * background session need not install it (nor build its native SQLite module).
+ */
+interface BackgroundSessionModule {
+  readonly layer: (
+    configuration: URLSessionConfiguration.URLSessionConfiguration,
+    options?: { readonly delegate?: URLSessionDelegate.URLSessionDelegate | undefined }
+  ) => Layer.Layer<URLSession.URLSession, URLError.URLError>
+}
+
+// A variable, so that the type checker does not look for the package either.
+const backgroundSessionModule = "@urlsession/daemon/BackgroundSession"
+
+const isMissingModule = (cause: unknown): boolean =>
+  (cause as { readonly code?: unknown }).code === "ERR_MODULE_NOT_FOUND" &&
+  String((cause as { readonly message?: unknown }).message).includes("@urlsession/daemon")
+
+const loadBackgroundSession: Effect.Effect<BackgroundSessionModule> = Effect.tryPromise(
+  () => import(backgroundSessionModule) as Promise<BackgroundSessionModule>
+).pipe(
+  Effect.catchAll(({ error }) =>
+    isMissingModule(error)
+      ? Effect.dieMessage("Background sessions need the @urlsession/daemon package: npm install @urlsession/daemon")
+      : Effect.die(error)
+  )
+)
+
+// Checked here: a configuration is an interface, which a value made without `background`
+// can implement.
+const checkIdentifier = (configuration: URLSessionConfiguration.URLSessionConfiguration): Effect.Effect<void> =>
+  Option.isSome(configuration.identifier) && !URLSessionConfiguration.isValidIdentifier(configuration.identifier.value)
+    ? Effect.dieMessage(
+      `NodeURLSession.layer: the session identifier ${
+        JSON.stringify(configuration.identifier.value)
+      } is not valid: it must be 1 to 255 letters, digits, ".", "_" or "-", not starting with "."`
+    )
+    : Effect.void
+
+/**
  * A session over one undici `Agent` built from the configuration, downloading to a
  * directory of its own under the OS temp directory: at most
  * `httpMaximumConnectionsPerHost` connections per origin, kept alive between requests, and
  * trusting the configuration's `trustedCertificates` on top of Node's root certificates.
  * Closing the layer cancels every task, invalidates the session and closes its connections.
+ *
+ * A background configuration (`URLSessionConfiguration.background(identifier)`) gives a
+ * session whose tasks the per-user daemon `urlsessiond` carries out, from the package
+ * `@urlsession/daemon` (which must be installed: without it building the layer dies saying
+ * so): see `BackgroundSession.layer` there. Its downloads go where the daemon puts them, so
+ * `downloadsDirectory` and `lookup` do not apply to it; closing its layer detaches the app
+ * and cancels nothing.
  *
  * Downloads go to `<OS temp dir>/urlsession-<uid>/<identifier, or "default">`: on the temp
  * file system, so that a download moved into temp is renamed, not copied. The environment
@@ -62,10 +109,11 @@ export interface Options {
  *
  * Building the layer fails with a `URLError` for what the environment causes, which a
  * program can catch and report: a downloads directory that cannot be made or is not private
- * fails it with `CannotCreateFile` (-3000). It dies, with a message naming the mistake, for
- * a programming error, which no retry or fallback can mend: an identifier that
- * `URLSessionConfiguration.isValidIdentifier` refuses, or a background configuration (until
- * the transfer daemon exists).
+ * fails it with `CannotCreateFile` (-3000); a background session's identifier held by
+ * another layer, in this process or another, with `BackgroundSessionInUseByAnotherProcess`
+ * (-996). It dies, with a message naming the mistake, for a programming error, which no
+ * retry or fallback can mend: an identifier that `URLSessionConfiguration.isValidIdentifier`
+ * refuses, or a background configuration without `@urlsession/daemon` installed.
  *
  * @example
  * ```ts
@@ -85,23 +133,23 @@ export const layer = (
   configuration: URLSessionConfiguration.URLSessionConfiguration,
   options?: Options
 ): Layer.Layer<URLSession.URLSession, URLError.URLError> =>
+  URLSessionConfiguration.isBackground(configuration)
+    ? Layer.unwrapEffect(
+      Effect.zipRight(
+        checkIdentifier(configuration),
+        Effect.map(loadBackgroundSession, (module) => module.layer(configuration, { delegate: options?.delegate }))
+      )
+    )
+    : foregroundLayer(configuration, options)
+
+const foregroundLayer = (
+  configuration: URLSessionConfiguration.URLSessionConfiguration,
+  options?: Options
+): Layer.Layer<URLSession.URLSession, URLError.URLError> =>
   Layer.scoped(
     URLSession.URLSession,
     Effect.gen(function*() {
-      // Checked again here: a configuration is an interface, which a value made without
-      // `background` can implement.
-      if (Option.isSome(configuration.identifier) && !URLSessionConfiguration.isValidIdentifier(configuration.identifier.value)) {
-        return yield* Effect.dieMessage(
-          `NodeURLSession.layer: the session identifier ${
-            JSON.stringify(configuration.identifier.value)
-          } is not valid: it must be 1 to 255 letters, digits, ".", "_" or "-", not starting with "."`
-        )
-      }
-      if (URLSessionConfiguration.isBackground(configuration)) {
-        return yield* Effect.dieMessage(
-          "Background sessions need the transfer daemon, which is not built yet: use URLSessionConfiguration.default"
-        )
-      }
+      yield* checkIdentifier(configuration)
       // The levels of the downloads directory, outermost first, each held to the rule.
       const directories = options?.downloadsDirectory === undefined
         ? [yield* downloadsRoot, Option.getOrElse(configuration.identifier, () => "default")]

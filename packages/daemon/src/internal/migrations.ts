@@ -2,7 +2,7 @@
  * The store's schema, one migration a step; a released migration is never edited, only
  * followed by another.
  *
- * JSON columns (`configuration`, `original_request`, `event`) hold Schema encodings, so a
+ * JSON columns (`configuration`, `original_request`, `event`, `resume_data`, `response`, `error`) hold Schema encodings, so a
  * form that gains fields (cookies, cache and credential settings) needs no new migration.
  */
 import * as Migrator from "@effect/sql/Migrator"
@@ -49,6 +49,21 @@ const initial = Effect.flatMap(SqlClient.SqlClient, (sql) =>
     ) STRICT, WITHOUT ROWID`
   ], { discard: true }))
 
+// What the transfer engine records on a task: the resume data of its last checkpoint, the
+// file an upload sends, the finished file it hands over, its failure, and the times that
+// bound its retries (`first_resumed_at`) and its retention (`completed_at`).
+const transfers = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.all([
+    sql`ALTER TABLE tasks ADD COLUMN resume_data TEXT`,
+    sql`ALTER TABLE tasks ADD COLUMN response TEXT`,
+    sql`ALTER TABLE tasks ADD COLUMN upload_file TEXT`,
+    sql`ALTER TABLE tasks ADD COLUMN finished_file TEXT`,
+    sql`ALTER TABLE tasks ADD COLUMN error TEXT`,
+    sql`ALTER TABLE tasks ADD COLUMN first_resumed_at INTEGER`,
+    sql`ALTER TABLE tasks ADD COLUMN completed_at INTEGER`,
+    sql`CREATE INDEX events_by_task ON events (session, task_identifier)`
+  ], { discard: true }))
+
 export const run = Migrator.make({})({
-  loader: Migrator.fromRecord({ "0001_initial": initial })
+  loader: Migrator.fromRecord({ "0001_initial": initial, "0002_transfers": transfers })
 })

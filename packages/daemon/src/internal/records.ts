@@ -38,7 +38,14 @@ export class TaskRecord extends Schema.Class<TaskRecord>("@urlsession/daemon/Sto
   partialFile: Schema.NullOr(Schema.String),
   resumeOffset: Count,
   createdAt: Milliseconds,
-  updatedAt: Milliseconds
+  updatedAt: Milliseconds,
+  resumeData: Schema.NullOr(Json),
+  response: Schema.NullOr(Json),
+  uploadFile: Schema.NullOr(Schema.String),
+  finishedFile: Schema.NullOr(Schema.String),
+  error: Schema.NullOr(Json),
+  firstResumedAt: Schema.NullOr(Milliseconds),
+  completedAt: Schema.NullOr(Milliseconds)
 }) {}
 
 export class EventRecord extends Schema.Class<EventRecord>("@urlsession/daemon/Store/EventRecord")({

@@ -1,24 +1,51 @@
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as RpcServer from "@effect/rpc/RpcServer"
+import type { URLError } from "@urlsession/core/URLError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import type { Engine } from "../Engine.js"
 import type { StateDirectory } from "../StateDirectory.js"
-import type { Store } from "../Store.js"
-import * as store from "./store.js"
-import type { StoreError } from "./store.js"
 import * as daemonSocket from "./daemonSocket.js"
+import * as engine from "./engine.js"
 import { DaemonError, Protocol, ProtocolVersionMismatch, version } from "./protocol.js"
+import type { StoreError } from "./store.js"
 
 // A store failure crosses the wire as its message alone: the SQLite error stays in the
 // daemon, where its log can show it.
-const daemonError = (error: StoreError) => new DaemonError({ reason: "Database", message: error.message })
+const daemonError = (error: StoreError) =>
+  new DaemonError({ reason: error.reason === "UnknownTask" ? "UnknownTask" : "Database", message: error.message })
+
+const toWire = (error: URLError | StoreError | DaemonError): URLError | DaemonError =>
+  error._tag === "StoreError" ? daemonError(error) : error
+
+// Long enough for the reply to `Stop` to be written before the server closes.
+const stopDelay = Duration.millis(100)
 
 const handlers = Protocol.toLayer(Effect.gen(function*() {
-  const sessions = yield* store.tag
+  const transfers = yield* engine.tag
+
+  /** `effect`, if the calling connection holds the lease on `identifier`. */
+  const leased = <A, E, R>(
+    identifier: string,
+    clientId: number,
+    effect: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | DaemonError, R> =>
+    Effect.flatMap(transfers.holds(identifier, clientId), (held): Effect.Effect<A, E | DaemonError, R> =>
+      held
+        ? effect
+        : Effect.fail(
+          new DaemonError({
+            reason: "NotAttached",
+            message: `this connection is not attached to the background session ${JSON.stringify(identifier)}`
+          })
+        ))
+
   return {
-    Attach: ({ configuration, identifier, protocolVersion }) =>
+    Attach: ({ configuration, identifier, protocolVersion }, { clientId }) =>
       protocolVersion !== version
-        ? Effect.fail(
+        ? Stream.fail(
           new ProtocolVersionMismatch({
             daemonVersion: version,
             clientVersion: protocolVersion,
@@ -26,36 +53,35 @@ const handlers = Protocol.toLayer(Effect.gen(function*() {
               `install matching versions of @urlsession/node and @urlsession/daemon`
           })
         )
-        : sessions.attachSession(identifier, configuration).pipe(
-          Effect.map((session) => ({ sessionIdentifier: session.identifier, protocolVersion: version })),
-          Effect.mapError(daemonError)
-        ),
-    Status: () =>
-      Effect.gen(function*() {
-        const known = yield* sessions.sessions
-        return {
-          sessions: yield* Effect.forEach(known, (session) =>
-            Effect.map(sessions.tasks(session.identifier), (tasks) => ({
-              identifier: session.identifier,
-              configuration: session.configuration,
-              tasks: tasks.map((task) => ({
-                taskIdentifier: task.taskIdentifier,
-                kind: task.kind,
-                state: task.state,
-                taskDescription: task.taskDescription,
-                originalRequest: task.originalRequest,
-                countOfBytesReceived: task.countOfBytesReceived,
-                countOfBytesExpectedToReceive: task.countOfBytesExpectedToReceive,
-                countOfBytesSent: task.countOfBytesSent,
-                countOfBytesExpectedToSend: task.countOfBytesExpectedToSend
-              }))
-            })))
-        }
-      }).pipe(Effect.mapError(daemonError))
+        : Stream.mapError(transfers.attach(identifier, configuration, clientId), toWire),
+    CreateTask: ({ identifier, ...options }, { clientId }) =>
+      Effect.mapError(leased(identifier, clientId, transfers.createTask(identifier, options)), toWire),
+    Resume: ({ identifier, taskIdentifier }, { clientId }) =>
+      Effect.mapError(leased(identifier, clientId, transfers.resume(identifier, taskIdentifier)), toWire),
+    Suspend: ({ identifier, taskIdentifier }, { clientId }) =>
+      Effect.mapError(leased(identifier, clientId, transfers.suspend(identifier, taskIdentifier)), toWire),
+    Cancel: ({ byProducingResumeData, identifier, taskIdentifier }, { clientId }) =>
+      Effect.mapError(
+        leased(identifier, clientId, transfers.cancel(identifier, taskIdentifier, byProducingResumeData)),
+        toWire
+      ),
+    LoadData: ({ identifier, taskIdentifier }, { clientId }) =>
+      Stream.mapError(
+        Stream.unwrap(leased(identifier, clientId, Effect.succeed(transfers.loadData(identifier, taskIdentifier)))),
+        toWire
+      ),
+    AllTasks: ({ identifier }, { clientId }) =>
+      Effect.mapError(leased(identifier, clientId, transfers.allTasks(identifier)), toWire),
+    Acknowledge: ({ identifier, taskIdentifier }, { clientId }) =>
+      Effect.mapError(leased(identifier, clientId, transfers.acknowledge(identifier, taskIdentifier)), toWire),
+    Invalidate: ({ cancel, identifier }, { clientId }) =>
+      Effect.mapError(leased(identifier, clientId, transfers.invalidate(identifier, cancel)), toWire),
+    Status: () => Effect.mapError(transfers.status, daemonError),
+    Stop: () => Effect.asVoid(Effect.forkDaemon(Effect.zipRight(Effect.sleep(stopDelay), transfers.stop)))
   }
 }))
 
-export const layer: Layer.Layer<never, daemonSocket.DaemonSocketError, Store | StateDirectory> = RpcServer.layer(
+export const layer: Layer.Layer<never, daemonSocket.DaemonSocketError, Engine | StateDirectory> = RpcServer.layer(
   Protocol
 ).pipe(
   Layer.provide(handlers),

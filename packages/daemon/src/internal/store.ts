@@ -7,6 +7,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as String from "effect/String"
@@ -43,6 +44,9 @@ const database = (cause: SqlError | ParseError) =>
 // the operation, and `undefined` is stored as null.
 const encodeJson = Schema.encodeUnknown(Schema.parseJson())
 const json = (value: unknown) => encodeJson(value ?? null)
+
+// The update fields held as JSON text; null clears them.
+const jsonColumns = new Set(["resumeData", "response", "error"])
 
 const decodeSession = Schema.decodeUnknown(SessionRecord)
 const decodeSessions = Schema.decodeUnknown(Schema.Array(SessionRecord))
@@ -115,6 +119,7 @@ export const make = (sql: SqliteClient.SqliteClient): Store => {
             taskDescription: task.taskDescription ?? null,
             state: "suspended",
             countOfBytesExpectedToSend: task.countOfBytesExpectedToSend ?? -1,
+            uploadFile: task.uploadFile ?? null,
             createdAt: now,
             updatedAt: now
           })
@@ -125,8 +130,11 @@ export const make = (sql: SqliteClient.SqliteClient): Store => {
     updateTask: (session, taskIdentifier, update: TaskUpdate, events = []) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        const changes: Record<string, string | number | null> = { updatedAt: now }
-        for (const [column, value] of Object.entries(update)) if (value !== undefined) changes[column] = value
+        const changes: Record<string, unknown> = { updatedAt: now }
+        for (const [column, value] of Object.entries(update)) {
+          if (value === undefined) continue
+          changes[column] = jsonColumns.has(column) && value !== null ? yield* json(value) : value
+        }
         const [row] = yield* sql`UPDATE tasks SET ${sql.update(changes)}
           WHERE session = ${session} AND task_identifier = ${taskIdentifier} RETURNING *`
         if (row === undefined) return yield* unknownTask(session, taskIdentifier)
@@ -157,7 +165,43 @@ export const make = (sql: SqliteClient.SqliteClient): Store => {
       sql`SELECT * FROM tasks WHERE session = ${session} ORDER BY task_identifier`.pipe(
         Effect.flatMap(decodeTasks),
         run
-      )
+      ),
+
+    task: (session, taskIdentifier) =>
+      sql`SELECT * FROM tasks WHERE session = ${session} AND task_identifier = ${taskIdentifier}`.pipe(
+        Effect.flatMap(([row]) => row === undefined ? Effect.succeedNone : Effect.asSome(decodeTask(row))),
+        run
+      ),
+
+    acknowledgeTask: (session, taskIdentifier) =>
+      Effect.gen(function*() {
+        yield* sql`DELETE FROM events WHERE session = ${session} AND task_identifier = ${taskIdentifier}`
+        const [row] = yield* sql`SELECT * FROM tasks WHERE session = ${session} AND task_identifier = ${taskIdentifier}`
+        if (row === undefined) return Option.none()
+        const task = yield* decodeTask(row)
+        if (task.state === "completed") {
+          yield* sql`DELETE FROM tasks WHERE session = ${session} AND task_identifier = ${taskIdentifier}`
+        }
+        return Option.some(task)
+      }).pipe(transaction),
+
+    deleteTask: (session, taskIdentifier) =>
+      Effect.all([
+        sql`DELETE FROM events WHERE session = ${session} AND task_identifier = ${taskIdentifier}`,
+        sql`DELETE FROM tasks WHERE session = ${session} AND task_identifier = ${taskIdentifier}`
+      ], { discard: true }).pipe(transaction),
+
+    expire: (before) =>
+      Effect.gen(function*() {
+        const expired = yield* decodeTasks(
+          yield* sql`DELETE FROM tasks WHERE state = 'completed' AND completed_at < ${before} RETURNING *`
+        )
+        yield* Effect.forEach(expired, (task) =>
+          sql`DELETE FROM events WHERE session = ${task.session} AND task_identifier = ${task.taskIdentifier}`, {
+          discard: true
+        })
+        return expired
+      }).pipe(transaction)
   }
 }
 
