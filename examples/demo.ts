@@ -2,6 +2,7 @@
  * `npm run demo`: starts a local server and runs the examples against it.
  */
 import { Console, Effect } from "effect"
+import { backgroundDownload } from "./background-download.js"
 import { cancellation } from "./cancellation.js"
 import { dataTask } from "./data-task.js"
 import { pausedAndResumed } from "./download.js"
@@ -16,7 +17,8 @@ const examples = [
   ["Cancellation by interruption (examples/cancellation.ts)", cancellation],
   ["Testing without a network (examples/testing-without-network.ts)", () => testingWithoutNetwork],
   ["A download paused and resumed from resume data (examples/download.ts)", pausedAndResumed],
-  ["Uploads: a file with progress, a stream sent chunked (examples/upload.ts)", uploads]
+  ["Uploads: a file with progress, a stream sent chunked (examples/upload.ts)", uploads],
+  ["A background download that finishes while no app runs (examples/background-download.ts)", backgroundDownload]
 ] as const
 
 const demo = Effect.gen(function*() {
