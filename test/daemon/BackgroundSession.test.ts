@@ -370,7 +370,7 @@ describe("BackgroundSession", () => {
       expect(ranges.length).toBeGreaterThan(0)
     })), { timeout: 90_000 })
 
-  it.live("a re-attached session lists the tasks still alive; invalidateAndCancel cancels them in the daemon", () =>
+  it.live("a re-attached session lists the tasks still alive, with their descriptions; invalidateAndCancel cancels them in the daemon", () =>
     Effect.scoped(Effect.gen(function*() {
       const server = yield* stallingServer
       const directory = yield* stateDirectory
@@ -379,6 +379,7 @@ describe("BackgroundSession", () => {
       const started = yield* Effect.scoped(Effect.gen(function*() {
         const session = yield* sessionIn(directory, identifier)
         const task = yield* session.downloadTask(url)
+        yield* task.setTaskDescription(Option.some("the slow one"))
         const firstBytes = yield* task.events.pipe(
           Stream.filter((event) => event._tag === "DidWriteData"),
           Stream.take(1),
@@ -393,6 +394,7 @@ describe("BackgroundSession", () => {
       const tasks = yield* session.allTasks
       expect(tasks.map((task) => [task.taskIdentifier, task.originalRequest.url])).toEqual([[started, url]])
       expect(yield* tasks[0]!.state).toBe("running")
+      expect(yield* tasks[0]!.taskDescription).toEqual(Option.some("the slow one"))
       const events = yield* Effect.fork(Stream.runCollect(session.events))
       yield* session.invalidateAndCancel
       const error = yield* Effect.flip(tasks[0]!.await)

@@ -94,6 +94,12 @@ export interface Engine {
   readonly allTasks: (identifier: string) => Effect.Effect<ReadonlyArray<typeof TaskSnapshot.Type>, StoreError>
   /** Deletes the task's stored events and finished file; a completed task is forgotten. */
   readonly acknowledge: (identifier: string, taskIdentifier: number) => Effect.Effect<void, StoreError>
+  /** Gives the task the app's own words for it (`null`: none). */
+  readonly setTaskDescription: (
+    identifier: string,
+    taskIdentifier: number,
+    taskDescription: string | null
+  ) => Effect.Effect<void, StoreError>
   /** Cancels every task not completed (`cancel`), or only those never resumed. */
   readonly invalidate: (identifier: string, cancel: boolean) => Effect.Effect<void, URLError | StoreError>
   /** Every session, whether an app holds its lease, and its tasks; the daemon's pid. */

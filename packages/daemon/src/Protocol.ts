@@ -255,6 +255,14 @@ export const AllTasks: typeof internal.AllTasks = internal.AllTasks
 export const Acknowledge: typeof internal.Acknowledge = internal.Acknowledge
 
 /**
+ * Gives the task the app's own words for it (`null`: none), kept across the app's restarts.
+ *
+ * @since 0.1.0
+ * @category rpcs
+ */
+export const SetTaskDescription: typeof internal.SetTaskDescription = internal.SetTaskDescription
+
+/**
  * Cancels every task not completed (`cancel`), or only those never resumed.
  *
  * @since 0.1.0

@@ -301,6 +301,10 @@ export const make = (
             Effect.orElseSucceed(() => Option.none<ResumeData.ResumeData>())
           ),
         events: (isCompleted) => events.subscribeTask(taskIdentifier, isCompleted),
+        setTaskDescription: (description) =>
+          call((client) => client.SetTaskDescription({ ...task, taskDescription: Option.getOrNull(description) })).pipe(
+            Effect.ignoreLogged
+          ),
         snapshot: snapshotOf(taskIdentifier)
       }
     }
@@ -321,6 +325,7 @@ export const make = (
             Option.none<ResumeData.ResumeData>()
           ),
         events: (isCompleted) => events.subscribeTask(taskIdentifier, isCompleted),
+        setTaskDescription: () => Effect.void,
         snapshot: Effect.succeed(Option.none())
       }
       const task = kind === "download"

@@ -304,6 +304,9 @@ const make = Effect.gen(function*() {
         onSome: (file) => Effect.ignore(fileSystem.remove(file))
       }))
 
+  const setTaskDescription: Engine["setTaskDescription"] = (identifier, taskIdentifier, taskDescription) =>
+    Effect.asVoid(store.updateTask(identifier, taskIdentifier, { taskDescription }))
+
   const invalidate: Engine["invalidate"] = (identifier, cancelTasks) =>
     Effect.gen(function*() {
       const tasks = yield* store.tasks(identifier)
@@ -379,6 +382,7 @@ const make = Effect.gen(function*() {
     loadData,
     allTasks,
     acknowledge,
+    setTaskDescription,
     invalidate,
     status,
     stop: Effect.asVoid(Deferred.succeed(exitRequested, "Stop")),

@@ -193,6 +193,12 @@ export const AllTasks = Rpc.make("AllTasks", {
 // file it hands over. A completed task is forgotten.
 export const Acknowledge = Rpc.make("Acknowledge", { payload: TaskCall, error: Failure })
 
+// The app's own words for the task, kept with it (`null`: none).
+export const SetTaskDescription = Rpc.make("SetTaskDescription", {
+  payload: { ...TaskCall, taskDescription: Schema.NullOr(Schema.String) },
+  error: Failure
+})
+
 export const Invalidate = Rpc.make("Invalidate", {
   payload: { ...SessionCall, cancel: Schema.Boolean },
   error: Failure
@@ -215,6 +221,7 @@ export const Protocol = RpcGroup.make(
   LoadData,
   AllTasks,
   Acknowledge,
+  SetTaskDescription,
   Invalidate,
   Status,
   Stop

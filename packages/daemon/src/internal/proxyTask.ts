@@ -32,6 +32,8 @@ export interface TaskCalls {
   readonly suspend: Effect.Effect<void>
   readonly cancel: (byProducingResumeData: boolean) => Effect.Effect<Option.Option<ResumeData.ResumeData>>
   readonly events: (isCompleted: () => boolean) => Stream.Stream<URLSessionEvent.TaskEvent>
+  /** Keeps the description with the task in the daemon. */
+  readonly setTaskDescription: (description: Option.Option<string>) => Effect.Effect<void>
   /** The daemon's snapshot of the task now. */
   readonly snapshot: Effect.Effect<Option.Option<Snapshot>>
 }
@@ -111,12 +113,13 @@ export class ProxyTask<A> implements URLSessionTask<A> {
   get taskDescription(): Effect.Effect<Option.Option<string>> {
     return Effect.sync(() => this.description)
   }
-  // The protocol carries a description when a task is made, and has no call to change it:
-  // a description set later is this app's only.
   setTaskDescription(description: Option.Option<string>): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.description = description
-    })
+    return Effect.zipRight(
+      Effect.sync(() => {
+        this.description = description
+      }),
+      this.calls.setTaskDescription(description)
+    )
   }
   get currentRequest(): Effect.Effect<URLRequest.URLRequest> {
     return Effect.sync(() => this.latestRequest)

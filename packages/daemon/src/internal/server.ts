@@ -74,6 +74,11 @@ const handlers = Protocol.toLayer(Effect.gen(function*() {
       Effect.mapError(leased(identifier, clientId, transfers.allTasks(identifier)), toWire),
     Acknowledge: ({ identifier, taskIdentifier }, { clientId }) =>
       Effect.mapError(leased(identifier, clientId, transfers.acknowledge(identifier, taskIdentifier)), toWire),
+    SetTaskDescription: ({ identifier, taskDescription, taskIdentifier }, { clientId }) =>
+      Effect.mapError(
+        leased(identifier, clientId, transfers.setTaskDescription(identifier, taskIdentifier, taskDescription)),
+        toWire
+      ),
     Invalidate: ({ cancel, identifier }, { clientId }) =>
       Effect.mapError(leased(identifier, clientId, transfers.invalidate(identifier, cancel)), toWire),
     Status: () => Effect.mapError(transfers.status, daemonError),
