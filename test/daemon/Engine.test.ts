@@ -227,13 +227,39 @@ describe("Engine", () => {
       expect(yield* engine.allTasks(identifier)).toEqual([])
     })))
 
-  it.live("a start removes finished files no task refers to", () =>
+  it.live("a start removes finished and partial files no task refers to", () =>
     Effect.scoped(Effect.gen(function*() {
       const directory = path.join(yield* tempDirectory, "state")
       yield* Effect.scoped(Effect.flatMap(engineIn(directory), attach))
       const stray = path.join(directory, "sessions", identifier, "finished", "9")
+      const cut = path.join(directory, "sessions", identifier, "partial", "CFNetworkDownload_00000000-0000-4000-8000-000000000009.tmp")
       fs.writeFileSync(stray, "left over")
+      fs.writeFileSync(cut, "a download cut before its first checkpoint")
       yield* engineIn(directory)
       expect(fs.existsSync(stray)).toBe(false)
+      expect(fs.existsSync(cut)).toBe(false)
     })))
+
+  it.live("a cancelled download's partial file outlives the acknowledgement and a restart, for its resume data", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const body = patterned(64 * 1024)
+      const server = yield* httpServer((_, response) => {
+        response.writeHead(200, { "Content-Length": String(body.length), ETag: "\"v1\"", "Accept-Ranges": "bytes" })
+        response.write(body.subarray(0, body.length / 2))
+      })
+      const directory = path.join(yield* tempDirectory, "state")
+      const resumeData = yield* Effect.scoped(Effect.gen(function*() {
+        const engine = yield* engineIn(directory)
+        yield* attach(engine)
+        yield* engine.createTask(identifier, { requestId: "r1", kind: "download", request: get(`${server.url}/p`) })
+        yield* engine.resume(identifier, 1)
+        yield* until(engine, 1, (task) => task.countOfBytesReceived === body.length / 2)
+        const resumeData = Option.getOrThrow(yield* engine.cancel(identifier, 1, true))
+        yield* engine.acknowledge(identifier, 1)
+        return resumeData
+      }))
+      yield* engineIn(directory)
+      const partial = path.join(directory, "sessions", identifier, "partial", resumeData.partialFile)
+      expect(fs.statSync(partial).size).toBe(body.length / 2)
+    })), { timeout: 30_000 })
 })

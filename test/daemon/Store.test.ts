@@ -281,6 +281,16 @@ describe("Store", () => {
       expect(yield* store.acknowledgeTask(session, 9)).toEqual(Option.none())
     })))
 
+  it.scoped("an acknowledged task that keeps a partial file (its resume data's) stays until it expires", () =>
+    fresh(Effect.gen(function*() {
+      const store = yield* Store.Store
+      yield* store.createTask(newTask("a"))
+      yield* store.updateTask(session, 1, { state: "completed", partialFile: "/p/1" }, [{ n: 1 }])
+      yield* store.acknowledgeTask(session, 1)
+      expect(yield* store.eventsAfter(session, 0)).toEqual([])
+      expect((yield* store.tasks(session)).map((task) => task.partialFile)).toEqual(["/p/1"])
+    })))
+
   it.scoped("expire deletes the tasks completed before a time, with their events", () =>
     fresh(Effect.gen(function*() {
       const store = yield* Store.Store

@@ -348,7 +348,7 @@ const make = Effect.gen(function*() {
       yield* retention.removeUnreferencedFiles(fileSystem, {
         partial: partialDirectoryOf(identifier),
         finished: finishedDirectoryOf(identifier)
-      }, tasks, settings.retention)
+      }, tasks)
       for (const task of tasks) {
         if (task.kind === "data" && task.state !== "completed") {
           yield* store.deleteTask(identifier, task.taskIdentifier)

@@ -6,13 +6,13 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as path from "node:path"
 import type { Store } from "../Store.js"
 import type { TaskRecord } from "./records.js"
 import type { StoreError } from "./store.js"
 
-/** Forgets the tasks that completed longer than `retention` ago, with their files. */
+/** Forgets the tasks that completed longer than `retention` ago, with their files, but
+ * for a partial file that a task made from their resume data goes on with. */
 export const expire = (
   store: Store,
   fileSystem: FileSystem.FileSystem,
@@ -21,35 +21,32 @@ export const expire = (
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
     const expired = yield* store.expire(now - retention)
-    const files = expired.flatMap((task) => [task.finishedFile, task.partialFile].filter((file) => file !== null))
-    yield* Effect.forEach(files, (file) => Effect.ignore(fileSystem.remove(file)), { discard: true })
+    for (const task of expired) {
+      const inUse = new Set((yield* store.tasks(task.session)).flatMap((other) => other.partialFile ?? []))
+      const files = [task.finishedFile, task.partialFile].filter((file) => file !== null && !inUse.has(file))
+      yield* Effect.forEach(files, (file) => Effect.ignore(fileSystem.remove(file!)), { discard: true })
+    }
   })
 
 /**
- * Removes the files of a session's directories that none of its `tasks` refers to: a
- * finished file at once (its task is forgotten), a partial file once it is older than
- * `retention` (resume data the app holds, from a cancel or a failure, may still name it).
+ * Removes the files of a session's directories that none of its `tasks` refers to (a
+ * download that a crash cut before its first checkpoint, a file whose task is forgotten).
+ * Resume data the app holds names a partial file that its task's row keeps (see
+ * `acknowledgeTask`), so nothing the app may still use is unreferenced. Run before any
+ * transfer starts.
  */
 export const removeUnreferencedFiles = (
   fileSystem: FileSystem.FileSystem,
   directories: { readonly partial: string; readonly finished: string },
-  tasks: ReadonlyArray<TaskRecord>,
-  retention: number
+  tasks: ReadonlyArray<TaskRecord>
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const finished = new Set(tasks.flatMap((task) => task.finishedFile ?? []))
-    const partial = new Set(tasks.flatMap((task) => task.partialFile ?? []))
+    const referenced = new Set(tasks.flatMap((task) => [task.finishedFile ?? [], task.partialFile ?? []].flat()))
     const entries = (where: string) =>
       Effect.map(Effect.orElseSucceed(fileSystem.readDirectory(where), () => []), (names) =>
         names.map((name) => path.join(where, name)))
-    for (const file of yield* entries(directories.finished)) {
-      if (!finished.has(file)) yield* Effect.ignore(fileSystem.remove(file))
-    }
-    for (const file of yield* entries(directories.partial)) {
-      if (partial.has(file)) continue
-      const modified = yield* Effect.option(Effect.map(fileSystem.stat(file), (info) => info.mtime))
-      const age = Option.match(Option.flatten(modified), { onNone: () => Infinity, onSome: (at) => now - at.getTime() })
-      if (age >= retention) yield* Effect.ignore(fileSystem.remove(file))
-    }
+    const files = [...(yield* entries(directories.finished)), ...(yield* entries(directories.partial))]
+    yield* Effect.forEach(files, (file) => referenced.has(file) ? Effect.void : Effect.ignore(fileSystem.remove(file)), {
+      discard: true
+    })
   })

@@ -179,7 +179,9 @@ export const make = (sql: SqliteClient.SqliteClient): Store => {
         const [row] = yield* sql`SELECT * FROM tasks WHERE session = ${session} AND task_identifier = ${taskIdentifier}`
         if (row === undefined) return Option.none()
         const task = yield* decodeTask(row)
-        if (task.state === "completed") {
+        // A failed or cancelled download's row stays until it expires: the resume data the
+        // app holds names its partial file, which the row keeps from being removed.
+        if (task.state === "completed" && task.partialFile === null) {
           yield* sql`DELETE FROM tasks WHERE session = ${session} AND task_identifier = ${taskIdentifier}`
         }
         return Option.some(task)
