@@ -8,6 +8,7 @@ export const clientNames = [
   "urlsession",
   "urlsession (task events)",
   "urlsession (session events)",
+  "urlsession (background)",
   "undici.request",
   "undici.stream",
   "undici.fetch",
@@ -32,6 +33,8 @@ export const loadClient = async (name: ClientName): Promise<BenchClient> => {
       return (await import("./clients/urlsession.js")).make("task")
     case "urlsession (session events)":
       return (await import("./clients/urlsession.js")).make("session")
+    case "urlsession (background)":
+      return (await import("./clients/urlsessionBackground.js")).make()
     case "undici.request":
       return (await import("./clients/undici.js")).makeRequest()
     case "undici.stream":

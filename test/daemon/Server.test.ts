@@ -334,7 +334,7 @@ describe("Server", () => {
       yield* download(client, "http://127.0.0.1:9/a.bin")
       const { code, output } = yield* runCommand(directory, ["status"])
       expect(code).toBe(0)
-      expect(output).toMatch(/^urlsessiond \d+ is running$/m)
+      expect(output).toMatch(/^urlsessiond \d+ is running \(\d+\.\d MiB resident\)$/m)
       expect(output).toContain(`session ${identifier} attached`)
       expect(output).toContain("task 1 download suspended 0 of ? bytes received GET http://127.0.0.1:9/a.bin")
     })), { timeout: 60_000 })

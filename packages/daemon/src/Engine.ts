@@ -102,9 +102,11 @@ export interface Engine {
   ) => Effect.Effect<void, StoreError>
   /** Cancels every task not completed (`cancel`), or only those never resumed. */
   readonly invalidate: (identifier: string, cancel: boolean) => Effect.Effect<void, URLError | StoreError>
-  /** Every session, whether an app holds its lease, and its tasks; the daemon's pid. */
+  /** Every session, whether an app holds its lease, and its tasks; the daemon's pid and
+   * resident set size. */
   readonly status: Effect.Effect<{
     readonly pid: number
+    readonly rss: number
     readonly sessions: ReadonlyArray<typeof SessionStatus.Type>
   }, StoreError>
   /** Asks the daemon to stop; its transfers go on at its next start. */

@@ -87,8 +87,8 @@ const describeTask = (task: Protocol.TaskSnapshot) =>
 const status = Effect.scoped(Effect.gen(function*() {
   const daemonClient = yield* client
   if (daemonClient === undefined) return
-  const { pid, sessions } = yield* daemonClient.Status()
-  const lines = [`urlsessiond ${pid} is running`]
+  const { pid, rss, sessions } = yield* daemonClient.Status()
+  const lines = [`urlsessiond ${pid} is running (${(rss / 1024 / 1024).toFixed(1)} MiB resident)`]
   for (const session of sessions) {
     lines.push(`session ${session.identifier} ${session.attached ? "attached" : "not attached"}`)
     lines.push(...session.tasks.map(describeTask))

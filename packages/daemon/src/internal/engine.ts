@@ -334,7 +334,7 @@ const make = Effect.gen(function*() {
         configuration: session.configuration,
         tasks
       })))
-    return { pid: process.pid, sessions: described }
+    return { pid: process.pid, rss: process.memoryUsage.rss(), sessions: described }
   })
 
   const expire = retention.expire(store, fileSystem, settings.retention)

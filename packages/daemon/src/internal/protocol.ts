@@ -205,7 +205,8 @@ export const Invalidate = Rpc.make("Invalidate", {
 })
 
 export const Status = Rpc.make("Status", {
-  success: Schema.Struct({ pid: Schema.Int, sessions: Schema.Array(SessionStatus) }),
+  // `rss`: the daemon's resident set size now, in bytes.
+  success: Schema.Struct({ pid: Schema.Int, rss: Schema.Number, sessions: Schema.Array(SessionStatus) }),
   error: DaemonError
 })
 
