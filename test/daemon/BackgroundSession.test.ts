@@ -164,6 +164,45 @@ describe("BackgroundSession", () => {
       expect(fs.readFileSync(to, "utf8")).toBe("side by side")
     })), { timeout: 60_000 })
 
+  it.live("an identifier held by an app in another process: building a layer with it fails with -996 until that app dies", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const directory = yield* stateDirectory
+      const child = spawn(process.execPath, ["--conditions=source", "--import", "tsx", app, "com.example.elsewhere"], {
+        env: { ...process.env, URLSESSION_STATE_DIRECTORY: directory },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      child.stdout!.on("data", (chunk) => output += chunk)
+      child.stderr!.on("data", (chunk) => output += chunk)
+      const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()))
+      yield* Effect.addFinalizer(() => Effect.sync(() => kill(child.pid!)))
+      yield* waitFor(() => output.includes("started")).pipe(
+        Effect.timeoutFail({ duration: "30 seconds", onTimeout: () => new Error(`the app said: ${output}`) })
+      )
+      const error = yield* Effect.flip(sessionIn(directory, "com.example.elsewhere"))
+      expect(error.code).toBe("BackgroundSessionInUseByAnotherProcess")
+      process.kill(child.pid!, "SIGKILL")
+      yield* Effect.promise(() => exited)
+      // The kernel closed the dead app's connection: its lease is free.
+      yield* sessionIn(directory, "com.example.elsewhere")
+    })), { timeout: 60_000 })
+
+  it.live("the redirect limit holds in the daemon: a 21st redirect fails the download with HTTPTooManyRedirects", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* httpServer((request, response) => {
+        const hop = Number(request.url!.slice(1))
+        response.writeHead(302, { Location: `/${hop + 1}` })
+        response.end()
+      })
+      const directory = yield* stateDirectory
+      const session = yield* sessionIn(directory, "com.example.loop")
+      const task = yield* session.downloadTask(`${server.url}/0`)
+      yield* task.resume
+      const error = yield* Effect.flip(task.await)
+      expect(error.code).toBe("HTTPTooManyRedirects")
+      expect(error.failingURL).toBe(`${server.url}/21`)
+    })), { timeout: 60_000 })
+
   it.live("an app killed with SIGKILL: a new layer gets each completion once, byte-identical; once handed over, never again", () =>
     Effect.scoped(Effect.gen(function*() {
       const bodies = { "/a": patterned(300 * 1024, 11), "/b": patterned(700 * 1024, 13) }
