@@ -11,18 +11,10 @@ import type * as http from "node:http"
 import * as path from "node:path"
 import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { answerRange, closedPort, httpServer } from "../fixtures/servers.js"
+import { configuration } from "./daemonProcess.js"
 
 const identifier = "com.example.sync"
 
-const configuration: Protocol.WireConfiguration = {
-  timeoutIntervalForRequestMillis: 60_000,
-  timeoutIntervalForResourceMillis: 7 * 24 * 3600 * 1000,
-  httpMaximumConnectionsPerHost: 6,
-  httpAdditionalHeaders: {},
-  trustedCertificates: [],
-  allowsInsecureRedirects: false,
-  maximumDecodedContentLength: 2 ** 30
-}
 
 /** The engine over the state directory `directory` for the scope, with `settings` as its
  * environment variables. */

@@ -13,19 +13,10 @@ import type * as http from "node:http"
 import * as path from "node:path"
 import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { answerRange, httpServer, readBody } from "../fixtures/servers.js"
-import { type Daemon, runCommand, startDaemon, waitForOutput } from "./daemonProcess.js"
+import { configuration, type Daemon, runCommand, startDaemon, waitForOutput } from "./daemonProcess.js"
 
 const identifier = "com.example.sync"
 
-const configuration: Protocol.WireConfiguration = {
-  timeoutIntervalForRequestMillis: 60_000,
-  timeoutIntervalForResourceMillis: 7 * 24 * 3600 * 1000,
-  httpMaximumConnectionsPerHost: 6,
-  httpAdditionalHeaders: {},
-  trustedCertificates: [],
-  allowsInsecureRedirects: false,
-  maximumDecodedContentLength: 2 ** 30
-}
 
 /** A client of the daemon listening at `socket`, closed with the scope. */
 const connect = (socket: string) =>

@@ -1,7 +1,7 @@
 /**
  * Real `urlsessiond` processes for tests, started from the sources and killed by their PID.
  */
-import { StateDirectory } from "@urlsession/daemon"
+import { type Protocol, StateDirectory } from "@urlsession/daemon"
 import { Effect } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -61,3 +61,14 @@ export const waitForOutput = (daemon: Daemon, text: string) =>
 export const runCommand = (stateDirectory: string, args: ReadonlyArray<string>) =>
   Effect.scoped(Effect.flatMap(startDaemon(stateDirectory, {}, args), (command) =>
     Effect.promise(async () => ({ code: await command.exited, output: command.output() }))))
+
+/** Apple's default configuration, as it crosses the wire. */
+export const configuration: Protocol.WireConfiguration = {
+  timeoutIntervalForRequestMillis: 60_000,
+  timeoutIntervalForResourceMillis: 7 * 24 * 3600 * 1000,
+  httpMaximumConnectionsPerHost: 6,
+  httpAdditionalHeaders: {},
+  trustedCertificates: [],
+  allowsInsecureRedirects: false,
+  maximumDecodedContentLength: 2 ** 30
+}

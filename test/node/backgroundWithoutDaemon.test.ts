@@ -5,10 +5,10 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import * as esbuild from "esbuild"
 import { execFile } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { bundleForNode } from "../fixtures/bundle.js"
 import { tempDirectory } from "../fixtures/files.js"
 
 const program = `
@@ -25,18 +25,9 @@ it.live("a background layer without @urlsession/daemon installed dies saying wha
   Effect.gen(function*() {
     const directory = yield* tempDirectory
     const bundle = path.join(directory, "app.mjs")
-    yield* Effect.promise(() =>
-      esbuild.build({
-        stdin: { contents: program, resolveDir: fileURLToPath(new URL(".", import.meta.url)), loader: "ts" },
-        outfile: bundle,
-        bundle: true,
-        platform: "node",
-        format: "esm",
-        target: `node${process.versions.node}`,
-        conditions: ["source"],
-        banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-        logLevel: "silent"
-      })
+    yield* bundleForNode(
+      { stdin: { contents: program, resolveDir: fileURLToPath(new URL(".", import.meta.url)), loader: "ts" } },
+      bundle
     )
     const output = yield* Effect.async<string>((resume) => {
       execFile(process.execPath, [bundle], { cwd: directory }, (_, stdout, stderr) =>
