@@ -17,6 +17,7 @@ import * as fs from "node:fs"
 import type * as http from "node:http"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { runCommand } from "./daemonProcess.js"
 import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { answerRange, bodyServer, httpServer, readBody } from "../fixtures/servers.js"
 
@@ -350,17 +351,52 @@ describe("BackgroundSession", () => {
         Stream.runDrain,
         Effect.fork
       )
+      // Its events end too, with the failure.
+      const all = yield* Effect.fork(Stream.runCollect(task.events))
       yield* task.resume
       yield* Fiber.join(firstData)
       kill(runningDaemon(directory))
       const error = yield* Effect.flip(task.await)
       expect(error.code).toBe("BackgroundSessionWasDisconnected")
       expect(error.errorCode).toBe(-997)
+      const last = Chunk.last(yield* Fiber.join(all))
+      expect(Option.map(last, (event) => event._tag)).toEqual(Option.some("DidCompleteWithError"))
 
       // The layer started the daemon again and attached again.
       const to = path.join(path.dirname(directory), "after.txt")
       yield* Effect.scoped(session.download(`${server.url}/small`, { to }))
       expect(fs.readFileSync(to, "utf8")).toBe("hello")
+      expect(daemonPids(directory).length).toBe(2)
+    })), { timeout: 60_000 })
+
+  it.live("urlsessiond stop while an app is attached: the layer starts it again, and the download completes", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const body = patterned(600 * 1024, 9)
+      let release = () => {}
+      const released = new Promise<void>((resolve) => release = resolve)
+      const server = yield* httpServer((request, response) => {
+        const headers = { ETag: "\"s1\"", "Accept-Ranges": "bytes" }
+        if (answerRange(request, response, body, headers)) return
+        response.writeHead(200, { ...headers, "Content-Length": String(body.length) })
+        response.write(body.subarray(0, body.length / 2))
+        void released.then(() => response.end(body.subarray(body.length / 2)))
+      })
+      const directory = yield* stateDirectory
+      const session = yield* sessionIn(directory, "com.example.stopped")
+      const task = yield* session.downloadTask(`${server.url}/file`)
+      const half = yield* task.events.pipe(
+        Stream.filter((event) => event._tag === "DidWriteData" && event.totalBytesWritten === body.length / 2),
+        Stream.take(1),
+        Stream.runDrain,
+        Effect.fork
+      )
+      yield* task.resume
+      yield* Fiber.join(half)
+      const stop = yield* runCommand(directory, ["stop"])
+      expect(stop.code).toBe(0)
+      release()
+      const result = yield* task.await
+      expect(sha256(fs.readFileSync(result.location))).toBe(sha256(body))
       expect(daemonPids(directory).length).toBe(2)
     })), { timeout: 60_000 })
 

@@ -5,7 +5,8 @@
  * `soak.ts`, and started again.
  *
  * Argument: a JSON object `{ baseURL, out, count }`. Writes `<out>/duplicates.log` (a file
- * handed over twice) and prints `all delivered` once every file is in `out`.
+ * handed over twice) and prints `all delivered; <n> extra tasks` once every file is in
+ * `out` (a task still alive then was made twice), having cancelled those.
  */
 import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
@@ -33,7 +34,10 @@ const program = Effect.gen(function*() {
     Stream.takeUntil(URLSessionEvent.$is("DidFinishEventsForBackgroundURLSession")),
     Stream.runDrain
   )
-  const alive = new Set((yield* URLSession.allTasks).map((task) => task.originalRequest.url))
+  const tasks = yield* URLSession.allTasks
+  // A task an earlier app made but was killed before resuming.
+  for (const task of tasks) yield* task.resume
+  const alive = new Set(tasks.map((task) => task.originalRequest.url))
   for (let n = 0; n < count; n++) {
     const url = `${baseURL}/file/${n}`
     if (alive.has(url) || fs.existsSync(fileFor(url))) continue
@@ -41,7 +45,10 @@ const program = Effect.gen(function*() {
     yield* task.resume
   }
   while (delivered() < count) yield* Effect.sleep("200 millis")
-  console.log("all delivered")
+  // Any task still alive downloads a file already delivered: an app made it twice.
+  const extra = (yield* URLSession.allTasks).length
+  yield* URLSession.invalidateAndCancel
+  console.log(`all delivered; ${extra} extra tasks`)
 })
 
 Effect.runFork(program.pipe(

@@ -4,7 +4,8 @@
  * for them; `SOAK_KILLS` (100) times, at a random moment, this script kills the app or the
  * daemon with SIGKILL (by PID) and starts the app again (whose layer starts the daemon
  * again). Then it lets the app finish and reports: completed, byte-identical, duplicate
- * deliveries (must be 0), orphan files left in the daemon's state directory (must be 0).
+ * deliveries, tasks made twice, orphan files left in the daemon's state directory (each
+ * must be 0).
  * Exits 1 if any figure is wrong or the whole run takes longer than `SOAK_MINUTES` (20).
  *
  * Not part of `npm test`: it takes minutes.
@@ -149,6 +150,7 @@ if (!appExited()) process.kill(app!.pid!, "SIGKILL")
 
 const files = fs.readdirSync(out).filter((name) => name.endsWith(".bin"))
 const identical = files.filter((name) => digest(fs.readFileSync(path.join(out, name))) === digest(bodies[Number(name.split(".")[0])]!))
+const extraTasks = Number(appOutput.match(/all delivered; (\d+) extra tasks/)?.[1] ?? NaN)
 const duplicates = fs.existsSync(path.join(out, "duplicates.log"))
   ? fs.readFileSync(path.join(out, "duplicates.log"), "utf8").split("\n").filter(Boolean).length
   : 0
@@ -172,9 +174,11 @@ soak: ${downloads} downloads, ${kills} kills (${appKills} app, ${daemonKills} da
   completed:           ${files.length}/${downloads}
   byte-identical:      ${identical.length}/${downloads}
   duplicate deliveries: ${duplicates}
+  tasks made twice:    ${extraTasks}
   orphan files:        ${orphans.length}${orphans.length > 0 ? ` (${orphans.join(", ")})` : ""}
   range requests seen: ${rangeRequests}`)
 const ok = files.length === downloads && identical.length === downloads && duplicates === 0 && orphans.length === 0 &&
+  extraTasks === 0 &&
   seconds <= minutes * 60
 if (ok) fs.rmSync(work, { recursive: true, force: true })
 else console.log(`kept for inspection: ${work}`)

@@ -240,9 +240,20 @@ export const make = (
       })
 
     // A data task runs in the daemon while its `LoadData` stream does: a lost connection
-    // ends it, and it fails with `BackgroundSessionWasDisconnected`.
-    const load = (task: ProxyTask<DataResult>) =>
-      Effect.gen(function*() {
+    // ends it, and it fails with `BackgroundSessionWasDisconnected`, as an event too, so
+    // that its subscribers and a `bytes` body end with it.
+    const load = (task: ProxyTask<DataResult>) => {
+      const failWith = (error: URLError.URLError) =>
+        Effect.suspend(() => {
+          if (task.isCompleted()) return Effect.void
+          const completion = URLSessionEvent.DidCompleteWithError({
+            taskIdentifier: task.taskIdentifier,
+            error: Option.some(error)
+          })
+          events.publish(completion)
+          return task.observe(completion)
+        })
+      return Effect.gen(function*() {
         loading.add(task.taskIdentifier)
         const connection = yield* Deferred.await(ready)
         const { client } = yield* connection.attached
@@ -256,18 +267,19 @@ export const make = (
             return task.observe(event)
           })
         )
-        task.fail(URLError.make("BackgroundSessionWasDisconnected", {
+        yield* failWith(URLError.make("BackgroundSessionWasDisconnected", {
           failingURL: task.originalRequest.url,
           message: "urlsessiond ended the data task without completing it"
         }))
       }).pipe(
-        Effect.catchAll((error) => Effect.sync(() => task.fail(toURLError(error)))),
+        Effect.catchAll((error) => failWith(toURLError(error))),
         // Its result is in this app's memory only: nothing is left to hand over.
         Effect.ensuring(Effect.zipRight(
           Effect.sync(() => loading.delete(task.taskIdentifier)),
           Effect.ignore(acknowledgeTask(task.taskIdentifier))
         ))
       )
+    }
 
     const updateFrom = (taskIdentifier: number) => (snapshot: Snapshot) =>
       Effect.sync(() => tasks.get(taskIdentifier)?.update(snapshot))
@@ -352,8 +364,11 @@ export const make = (
             message: "background sessions load http and https URLs only"
           })))
         }
+        // Made once: a call cut by a lost connection goes again with it, and the daemon
+        // returns the task the first one made.
+        const requestId = randomUUID()
         return call((client) =>
-          client.CreateTask({ identifier, requestId: randomUUID(), kind, request: requestToWire(request), ...extra })
+          client.CreateTask({ identifier, requestId, kind, request: requestToWire(request), ...extra })
         ).pipe(
           Effect.mapBoth({ onFailure: toURLError, onSuccess: (snapshot) => adopt(snapshot) as TaskOf[K] })
         )
@@ -422,7 +437,7 @@ export const make = (
       })
 
     const allTasks = call((client) => client.AllTasks({ identifier })).pipe(
-      Effect.map((snapshots) => snapshots.map(adopt)),
+      Effect.map((snapshots) => snapshots.filter((snapshot) => snapshot.state !== "completed").map(adopt)),
       Effect.orElseSucceed(() => Array.from(tasks.values())),
       Effect.map((known) => known.filter((task) => !task.isCompleted() && task.taskIdentifier > 0))
     )

@@ -6,10 +6,12 @@
  */
 import { RpcClientError } from "@effect/rpc/RpcClientError"
 import * as URLError from "@urlsession/core/URLError"
+import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { connect, type DaemonClient } from "./daemonClient.js"
@@ -142,7 +144,10 @@ export const attach = (options: AttachOptions): Effect.Effect<DaemonConnection, 
         yield* markLost
         if (Exit.isFailure(exit)) {
           const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-          if (!worthRetrying(error)) {
+          // A daemon that stops (`urlsessiond stop`, a signal) interrupts its streams: the
+          // next one is started, as after a crash.
+          const stopped = attachedGeneration > 0 && Cause.isInterruptedOnly(exit.cause)
+          if (!stopped && !worthRetrying(error)) {
             return yield* giveUp(
               error === undefined || attachedGeneration > 0 ? lostForGood(exit.cause) : toURLError(error)
             )
@@ -168,14 +173,18 @@ export const attach = (options: AttachOptions): Effect.Effect<DaemonConnection, 
           ? Effect.succeed(now)
           : Effect.zipRight(Effect.sleep("50 millis"), attachedAfter(generation)))
 
+    // A call on a connection whose client is being closed (the loss is not noticed yet)
+    // is interrupted rather than failed: that counts as a loss too. Were the caller itself
+    // interrupted, waiting for the next connection is interrupted in turn.
     const callOn = <A, E>(
       now: Attached,
       f: (client: DaemonClient) => Effect.Effect<A, E | RpcClientError>
     ): Effect.Effect<A, Exclude<E, RpcClientError> | URLError.URLError> =>
-      f(now.client).pipe(
-        Effect.catchIf(isTransportError, () =>
-          Effect.flatMap(attachedAfter(now.generation), (next) => callOn(next, f)))
-      ) as Effect.Effect<A, Exclude<E, RpcClientError> | URLError.URLError>
+      Effect.flatMap(Effect.exit(f(now.client)), (exit): Effect.Effect<A, E | RpcClientError | URLError.URLError> => {
+        const lost = Exit.isFailure(exit) &&
+          (Cause.isInterruptedOnly(exit.cause) || Option.exists(Cause.failureOption(exit.cause), isTransportError))
+        return lost ? Effect.flatMap(attachedAfter(now.generation), (next) => callOn(next, f)) : exit
+      }) as Effect.Effect<A, Exclude<E, RpcClientError> | URLError.URLError>
 
     return {
       attached,

@@ -40,6 +40,7 @@ import { taskSnapshot } from "./taskSnapshot.js"
 import {
   completeTask,
   resumeDataUpdate,
+  fail as failTransfer,
   retag,
   runTransfer,
   type TransferEnvironment,
@@ -111,8 +112,16 @@ const make = Effect.gen(function*() {
       transfers,
       keyOf(runtime.identifier, record.taskIdentifier),
       Effect.scoped(Effect.zipRight(work.busyWhile, runTransfer(environment, runtime, record))).pipe(
+        // A transfer that broke for a reason of the daemon's own (its store) fails its task,
+        // as far as the store lets it, rather than leave the app waiting.
         Effect.tapErrorCause((cause) =>
-          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.logError(`task ${record.taskIdentifier} stopped`, cause)
+          Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
+            Effect.logError(`task ${record.taskIdentifier} stopped`, cause),
+            Effect.ignore(failTransfer(environment, runtime, record, URLError.make("Unknown", {
+              message: `urlsessiond could not carry the task on: ${Cause.pretty(cause)}`,
+              cause: Cause.squash(cause)
+            })))
+          )
         )
       ),
       { onlyIfMissing: true }
@@ -244,7 +253,21 @@ const make = Effect.gen(function*() {
       if (record.state === "completed") return Option.none()
       if (record.kind === "data") {
         const loading = dataTasks.get(keyOf(identifier, taskIdentifier))
-        yield* loading ?? store.deleteTask(identifier, taskIdentifier)
+        if (loading !== undefined) {
+          yield* loading
+          return Option.none()
+        }
+        // Never loaded: no `LoadData` stream will say it completed, so the session does.
+        yield* store.deleteTask(identifier, taskIdentifier)
+        const request = yield* decodeRequest(record.originalRequest)
+        yield* PubSub.publish((yield* runtimeOf(identifier)).hub, {
+          _tag: "Live",
+          event: {
+            _tag: "DidCompleteWithError",
+            taskIdentifier,
+            error: Option.some(URLError.make("Cancelled", { failingURL: request.url }))
+          }
+        })
         return Option.none()
       }
       const stopped = yield* stopTransfer(identifier, taskIdentifier)

@@ -6,7 +6,7 @@ import * as URLError from "@urlsession/core/URLError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import { spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as net from "node:net"
 import * as path from "node:path"
@@ -66,7 +66,7 @@ const packageRoot = fileURLToPath(new URL("../../", import.meta.url))
  * working directory is its package (where `tsx` resolves, and never a directory the app
  * might unmount). Two apps starting one at once is harmless: the instance lock lets one run.
  */
-const start = (directory: string): Effect.Effect<void, URLError.URLError> =>
+const start = (directory: string): Effect.Effect<ChildProcess, URLError.URLError> =>
   Effect.try({
     try: () => {
       const log = fs.openSync(logFile(directory), "a", 0o600)
@@ -80,6 +80,7 @@ const start = (directory: string): Effect.Effect<void, URLError.URLError> =>
         // A failure to start shows as a daemon that never answers, whose log says why.
         child.on("error", () => {})
         child.unref()
+        return child
       } finally {
         fs.closeSync(log)
       }
@@ -99,8 +100,15 @@ export const ensureRunning = (directory: string): Effect.Effect<string, URLError
   Effect.gen(function*() {
     const socket = daemonSocket.pathFor(directory)
     if (yield* answers(socket)) return socket
-    yield* start(directory)
-    const answered = yield* answers(socket).pipe(
+    let child = yield* start(directory)
+    // A daemon that exits at once with status 0 found the instance lock held: by a daemon
+    // that is stopping (it releases the lock last), or one that another app just started.
+    // It is started again until one answers. Any other exit is for its log to explain.
+    const answeredOrRestarted = Effect.flatMap(answers(socket), (ok) =>
+      ok || child.exitCode !== 0 ? Effect.succeed(ok) : Effect.as(Effect.map(start(directory), (next) => {
+        child = next
+      }), false))
+    const answered = yield* answeredOrRestarted.pipe(
       Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }),
       Effect.timeoutOption(startTimeout)
     )

@@ -163,10 +163,11 @@ export class ProxyTask<A> implements URLSessionTask<A> {
     return this.phase === "completed"
   }
 
-  /** What the daemon says of the task now. */
+  /** What the daemon says of the task now. Its completion is not taken from here: only the
+   * task's `DidCompleteWithError` settles the result, and it is on its way. */
   update(snapshot: Snapshot): void {
     if (this.isCompleted()) return
-    this.phase = snapshot.state
+    if (snapshot.state !== "completed") this.phase = snapshot.state
     if (snapshot.taskDescription !== null) this.description = Option.some(snapshot.taskDescription)
     this.latestRequest = requestFromWire(snapshot.currentRequest)
     if (Option.isSome(snapshot.response)) this.latestResponse = snapshot.response

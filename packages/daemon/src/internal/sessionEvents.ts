@@ -21,20 +21,21 @@ const taskOf = (event: URLSessionEvent.URLSessionEvent): number | undefined =>
 export class SessionEvents {
   private stored: Array<StoredEvent> = []
   // The daemon's sequence numbers survive its restarts: a re-attach replays what this
-  // session delivered already, and this is how it knows.
-  private lastSequence = Number.NEGATIVE_INFINITY
+  // session delivered already, and this is how it knows. A set, not the highest seen: two
+  // completions committed in one order may be published in the other.
+  private readonly delivered = new Set<number>()
   private caughtUp = false
   private closed = false
   private readonly subscribers = new Set<Mailbox.Mailbox<URLSessionEvent.URLSessionEvent>>()
 
   /** Whether the stored event `sequence` is one this session has not delivered yet. */
   isNew(sequence: number): boolean {
-    return sequence > this.lastSequence
+    return !this.delivered.has(sequence)
   }
 
   /** Keeps a stored event until its task is acknowledged, and delivers it. */
   store(sequence: number, event: URLSessionEvent.URLSessionEvent): void {
-    this.lastSequence = Math.max(this.lastSequence, sequence)
+    this.delivered.add(sequence)
     this.stored.push({ sequence, event })
     this.publish(event)
   }
@@ -54,6 +55,7 @@ export class SessionEvents {
 
   /** Forgets the task's stored events: the daemon no longer has them either. */
   acknowledge(taskIdentifier: number): void {
+    for (const { event, sequence } of this.stored) if (taskOf(event) === taskIdentifier) this.delivered.delete(sequence)
     this.stored = this.stored.filter(({ event }) => taskOf(event) !== taskIdentifier)
   }
 

@@ -20,6 +20,7 @@ import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import * as path from "node:path"
 import type { Store, TaskUpdate } from "../Store.js"
+import * as durableFiles from "./durableFiles.js"
 import type { AttachItem } from "./protocol.js"
 import type { TaskRecord } from "./records.js"
 import type { StoreError } from "./store.js"
@@ -77,7 +78,8 @@ export const retag = (event: WireEvent, taskIdentifier: number): WireEvent =>
   "taskIdentifier" in event ? { ...event, taskIdentifier } : event
 
 /** Marks the task completed and appends `events`, in one transaction, then hands them to
- * the attached app. */
+ * the attached app; uninterruptible, so that a suspend or cancel landing then cannot keep
+ * a committed completion from the app. */
 export const completeTask = (
   environment: TransferEnvironment,
   session: TransferSession,
@@ -97,20 +99,29 @@ export const completeTask = (
     yield* Effect.forEach(stored.events, (record, index) =>
       PubSub.publish(session.hub, { _tag: "Stored", sequence: record.sequence, event: events[index]! }))
     return stored.task
-  })
+  }).pipe(Effect.uninterruptible)
 
-/** The update that records resume data: the partial file it names is durable up to it. */
+/**
+ * The update that records resume data, once the partial file it names is durable (resume
+ * data from a cancel or a failure was not synced, unlike a checkpoint's). A file that cannot
+ * be synced is not trusted: the task would start again from zero.
+ */
 export const resumeDataUpdate = (
   partialDirectory: string,
   resumeData: ResumeData.ResumeData
-): Effect.Effect<TaskUpdate> =>
-  Effect.map(encodeResumeData(resumeData), (encoded) => ({
-    resumeData: encoded,
-    partialFile: path.join(partialDirectory, resumeData.partialFile),
-    resumeOffset: resumeData.bytesReceived,
-    countOfBytesReceived: resumeData.bytesReceived,
-    countOfBytesExpectedToReceive: resumeData.expectedLength
-  }))
+): Effect.Effect<TaskUpdate> => {
+  const partialFile = path.join(partialDirectory, resumeData.partialFile)
+  return Effect.zipRight(
+    durableFiles.sync(partialFile),
+    Effect.map(encodeResumeData(resumeData), (encoded): TaskUpdate => ({
+      resumeData: encoded,
+      partialFile,
+      resumeOffset: resumeData.bytesReceived,
+      countOfBytesReceived: resumeData.bytesReceived,
+      countOfBytesExpectedToReceive: resumeData.expectedLength
+    }))
+  ).pipe(Effect.orElseSucceed((): TaskUpdate => ({ resumeData: null, resumeOffset: 0 })))
+}
 
 /**
  * Runs the task until it completes (stored) or the fiber is interrupted (a suspend, a
@@ -161,7 +172,7 @@ export const runTransfer = (
     }
   })
 
-const fail = (
+export const fail = (
   environment: TransferEnvironment,
   session: TransferSession,
   record: TaskRecord,
@@ -256,7 +267,12 @@ const finishDownload = (
 ) =>
   Effect.gen(function*() {
     const finished = path.join(session.finishedDirectory, String(record.taskIdentifier))
-    const moved = yield* Effect.either(environment.fileSystem.rename(result.location, finished))
+    // Durable before the store says it is there: the file's bytes, then its new name.
+    const moved = yield* Effect.either(Effect.all([
+      durableFiles.sync(result.location),
+      environment.fileSystem.rename(result.location, finished),
+      durableFiles.sync(session.finishedDirectory)
+    ], { discard: true }))
     if (moved._tag === "Left") {
       const error = URLError.make("CannotMoveFile", { message: `cannot move the download to ${finished}`, cause: moved.left })
       return yield* fail(environment, session, record, error)
@@ -274,7 +290,7 @@ const finishDownload = (
       { _tag: "DidFinishDownloadingTo", taskIdentifier: record.taskIdentifier, location: finished },
       { _tag: "DidCompleteWithError", taskIdentifier: record.taskIdentifier, error: Option.none() }
     ])
-  })
+  }).pipe(Effect.uninterruptible)
 
 const uploadOnce = (session: TransferSession, request: URLRequest.URLRequest, record: TaskRecord) =>
   Effect.gen(function*() {
