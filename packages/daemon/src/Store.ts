@@ -171,9 +171,6 @@ export interface Store {
   readonly appendEvent: (session: string, event: NewEvent) => Effect.Effect<EventRecord, StoreError>
   /** The events still in the log whose sequence is greater than `sequence`, in order. */
   readonly eventsAfter: (session: string, sequence: number) => Effect.Effect<ReadonlyArray<EventRecord>, StoreError>
-  /** Acknowledges every event up to `sequence` (at most the last one appended) and deletes
-   * them; acknowledging is cumulative and never moves back. The new marker. */
-  readonly acknowledge: (session: string, sequence: number) => Effect.Effect<number, StoreError>
   /** The session's tasks, by `taskIdentifier`. */
   readonly tasks: (session: string) => Effect.Effect<ReadonlyArray<TaskRecord>, StoreError>
   readonly task: (session: string, taskIdentifier: number) => Effect.Effect<Option.Option<TaskRecord>, StoreError>

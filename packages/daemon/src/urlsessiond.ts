@@ -18,10 +18,10 @@ import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as net from "node:net"
 import * as DaemonSocket from "./DaemonSocket.js"
 import * as Engine from "./Engine.js"
 import * as InstanceLock from "./InstanceLock.js"
+import { answers } from "./internal/launcher.js"
 import * as Protocol from "./Protocol.js"
 import * as Server from "./Server.js"
 import * as StateDirectory from "./StateDirectory.js"
@@ -47,18 +47,9 @@ const daemon = Effect.scoped(Effect.zipRight(InstanceLock.acquire, serve)).pipe(
   Effect.provide(StateDirectory.layer)
 )
 
-// A plain connection first: an RpcClient would keep trying to reach a daemon that is not there.
-const answers = (socket: string) =>
-  Effect.async<boolean>((resume) => {
-    const connection = net.createConnection(socket)
-    connection.once("connect", () => {
-      connection.destroy()
-      resume(Effect.succeed(true))
-    })
-    connection.once("error", () => resume(Effect.succeed(false)))
-  })
-
-/** A client of the running daemon, closed with the scope; `None` when nothing answers. */
+/** A client of the running daemon, closed with the scope; `None` when nothing answers (a
+ * plain connection is tried first: an RpcClient would keep trying to reach a daemon that is
+ * not there). */
 const client = Effect.gen(function*() {
   const socket = DaemonSocket.pathFor(yield* StateDirectory.resolve)
   if (!(yield* answers(socket))) {

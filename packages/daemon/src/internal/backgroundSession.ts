@@ -32,7 +32,7 @@ import type { TaskKind } from "./protocol.js"
 import { makeDataTask, ProxyDownloadTask, type ProxyTask, type Snapshot, type TaskCalls } from "./proxyTask.js"
 import { SessionEvents } from "./sessionEvents.js"
 import { streamedResponse } from "./streamedResponse.js"
-import { configurationToWire, eventFromWire, requestFromWire, requestToWire } from "./wire.js"
+import { configurationToWire, eventFromWire, isHTTP, requestFromWire, requestToWire } from "./wire.js"
 
 export interface Options {
   readonly delegate?: URLSessionDelegate | undefined
@@ -65,8 +65,6 @@ export const acknowledge = (task: { readonly taskIdentifier: number }): Effect.E
     // Another session keeps nothing to hand over.
     isBackgroundSession(session) ? session[TypeId].acknowledge(task) : Effect.void)
 
-// Apple: background sessions load http and https URLs only.
-const isHTTP = (url: string): boolean => /^https?:/i.test(url)
 
 // An upload is a POST unless the request names another method, as in any session.
 const uploadRequest = (urlOrRequest: URLSession.URLOrRequest) => {

@@ -46,7 +46,7 @@ import {
   type TransferEnvironment,
   type TransferSession
 } from "./transfer.js"
-import { eventToWire, requestFromWire } from "./wire.js"
+import { eventToWire, isHTTP, requestFromWire } from "./wire.js"
 
 export const tag = Context.GenericTag<Engine>("@urlsession/daemon/Engine")
 
@@ -61,15 +61,6 @@ const retentionSweep = { minimum: Duration.seconds(1), maximum: Duration.hours(1
 
 const unknownTask = (session: string, taskIdentifier: number, why = "has no such task") =>
   new StoreError({ reason: "UnknownTask", message: `the session ${JSON.stringify(session)} ${why}: ${taskIdentifier}` })
-
-const isHTTP = (url: string) => {
-  try {
-    const protocol = new URL(url).protocol
-    return protocol === "http:" || protocol === "https:"
-  } catch {
-    return false
-  }
-}
 
 const make = Effect.gen(function*() {
   const store = yield* storeTag

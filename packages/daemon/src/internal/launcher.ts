@@ -37,7 +37,7 @@ export const resolveStateDirectory = (given: string | undefined): Effect.Effect<
   )
 
 /** Whether something accepts connections on `socket` now. */
-const answers = (socket: string): Effect.Effect<boolean> =>
+export const answers = (socket: string): Effect.Effect<boolean> =>
   Effect.async((resume) => {
     const connection = net.createConnection({ path: socket })
     connection.once("connect", () => {

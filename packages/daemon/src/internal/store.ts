@@ -151,16 +151,6 @@ export const make = (sql: SqliteClient.SqliteClient): Store => {
         run
       ),
 
-    acknowledge: (session, sequence) =>
-      Effect.gen(function*() {
-        const [marker] = yield* sql<{ acknowledgedSequence: number }>`UPDATE sessions
-          SET acknowledged_sequence = MAX(acknowledged_sequence, MIN(${sequence}, last_sequence))
-          WHERE identifier = ${session} RETURNING acknowledged_sequence`
-        if (marker === undefined) return yield* unknownSession(session)
-        yield* sql`DELETE FROM events WHERE session = ${session} AND sequence <= ${marker.acknowledgedSequence}`
-        return marker.acknowledgedSequence
-      }).pipe(transaction),
-
     tasks: (session) =>
       sql`SELECT * FROM tasks WHERE session = ${session} ORDER BY task_identifier`.pipe(
         Effect.flatMap(decodeTasks),

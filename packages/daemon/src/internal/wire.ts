@@ -13,6 +13,16 @@ export type WireRequest = typeof WireRequest.Type
 export type WireEvent = typeof WireEvent.Type
 export type WireConfiguration = typeof WireConfiguration.Type
 
+/** Apple: background sessions load http and https URLs only. */
+export const isHTTP = (url: string): boolean => {
+  try {
+    const protocol = new URL(url).protocol
+    return protocol === "http:" || protocol === "https:"
+  } catch {
+    return false
+  }
+}
+
 export const requestToWire = (request: URLRequest.URLRequest): WireRequest => ({
   url: request.url,
   method: request.method,
