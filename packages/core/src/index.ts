@@ -56,4 +56,9 @@ export * as URLSessionEvent from "./URLSessionEvent.js"
 /**
  * @since 0.1.0
  */
+export * as URLSessionHttpClient from "./URLSessionHttpClient.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as URLSessionTask from "./URLSessionTask.js"

@@ -5,6 +5,7 @@
  */
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,7 @@ import * as Layer from "effect/Layer"
 import * as URLError from "@urlsession/core/URLError"
 import * as URLSession from "@urlsession/core/URLSession"
 import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
+import * as URLSessionHttpClient from "@urlsession/core/URLSessionHttpClient"
 import type * as URLSessionDelegate from "@urlsession/core/URLSessionDelegate"
 import type { LookupFunction } from "node:net"
 import * as os from "node:os"
@@ -220,3 +222,30 @@ const unusableDirectory = (error: PlatformError): URLError.URLError =>
     message: error._tag === "SystemError" ? error.description : undefined,
     cause: error
   })
+
+/**
+ * `HttpClient.HttpClient` over a new session, and the session itself: {@link layer} with
+ * `URLSessionHttpClient.layer` on top, so that `@effect/platform` `HttpClient` code runs
+ * over the session's pool, timeouts and delegate. The configuration defaults to
+ * `URLSessionConfiguration.default`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ * import { NodeURLSession } from "@urlsession/node"
+ *
+ * HttpClient.get("http://127.0.0.1:8080/").pipe(
+ *   Effect.flatMap((response) => response.text),
+ *   Effect.provide(NodeURLSession.layerHttpClient())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHttpClient = (
+  configuration: URLSessionConfiguration.URLSessionConfiguration = URLSessionConfiguration.default,
+  options?: Options
+): Layer.Layer<HttpClient.HttpClient | URLSession.URLSession, URLError.URLError> =>
+  Layer.provideMerge(URLSessionHttpClient.layer, layer(configuration, options))

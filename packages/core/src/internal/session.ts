@@ -347,7 +347,8 @@ const collectingUploadDelivery = (): Task.Delivery<DataResult> => ({
   mayBecomeDownload: false
 })
 
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+/** A body received in chunks, as one array (the chunk itself when there is one). */
+export const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
   if (chunks.length === 1) return chunks[0]!
   let length = 0
   for (const chunk of chunks) length += chunk.byteLength
