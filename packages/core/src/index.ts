@@ -1,6 +1,11 @@
 /**
  * @since 0.1.0
  */
+export * as DataResult from "./DataResult.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as DownloadStorage from "./DownloadStorage.js"
 
 /**

@@ -9,6 +9,7 @@ import * as IncomingMessage from "@effect/platform/HttpIncomingMessage"
 import * as UrlParams from "@effect/platform/UrlParams"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Inspectable from "effect/Inspectable"
 import * as Option from "effect/Option"
@@ -19,6 +20,7 @@ import type * as URLError from "../URLError.js"
 import * as URLRequest from "../URLRequest.js"
 import * as URLResponse from "../URLResponse.js"
 import * as URLSession from "../URLSession.js"
+import { decodeText } from "./charset.js"
 import { concat } from "./session.js"
 
 /**
@@ -165,15 +167,6 @@ const headersOf = (response: URLResponse.URLResponse): Headers.Headers => {
   return Headers.fromInput(fields)
 }
 
-const textDecoderFor = (response: URLResponse.URLResponse) => {
-  try {
-    return new TextDecoder(Option.getOrElse(response.textEncodingName, () => "utf-8"))
-  } catch {
-    // A charset the platform does not know: UTF-8, as the web's decoders fall back to.
-    return new TextDecoder("utf-8")
-  }
-}
-
 class URLSessionResponse extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [IncomingMessage.TypeId]: IncomingMessage.TypeId = IncomingMessage.TypeId
   readonly [HttpClientResponse.TypeId]: HttpClientResponse.TypeId = HttpClientResponse.TypeId
@@ -242,10 +235,7 @@ class URLSessionResponse extends Inspectable.Class implements HttpClientResponse
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
     return Effect.flatMap(this.bytes, (bytes) =>
-      Effect.try({
-        try: () => textDecoderFor(this.source).decode(bytes),
-        catch: (cause) => this.decodeError(cause)
-      }))
+      Either.mapLeft(decodeText(this.source, bytes, "lenient"), (failure) => this.decodeError(failure.cause)))
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {
