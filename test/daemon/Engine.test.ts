@@ -11,7 +11,7 @@ import type * as http from "node:http"
 import * as path from "node:path"
 import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { answerRange, closedPort, httpServer } from "../fixtures/servers.js"
-import { configuration } from "./daemonProcess.js"
+import { configuration, takeThrough } from "./daemonProcess.js"
 
 const identifier = "com.example.sync"
 
@@ -38,15 +38,6 @@ const attach = (engine: Engine.Engine, overrides: Partial<Protocol.WireConfigura
     return items
   })
 
-const takeThrough = <A>(queue: Queue.Queue<A>, last: (item: A) => boolean) =>
-  Effect.gen(function*() {
-    const taken: Array<A> = []
-    for (;;) {
-      const item = yield* Queue.take(queue)
-      taken.push(item)
-      if (last(item)) return taken
-    }
-  })
 
 /** The stored events up to the task's completion. */
 const completion = (items: Queue.Queue<Protocol.AttachItem>) =>

@@ -13,7 +13,7 @@ import type * as http from "node:http"
 import * as path from "node:path"
 import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
 import { answerRange, httpServer, readBody } from "../fixtures/servers.js"
-import { configuration, type Daemon, runCommand, startDaemon, waitForOutput } from "./daemonProcess.js"
+import { configuration, type Daemon, runCommand, startDaemon, takeThrough, waitForOutput } from "./daemonProcess.js"
 
 const identifier = "com.example.sync"
 
@@ -62,16 +62,6 @@ const attach = (client: Client) =>
     return { items, detach: Scope.close(scope, Exit.void) }
   })
 
-/** Takes items until one satisfies `last`, which is included. */
-const takeThrough = <A>(queue: Queue.Queue<A>, last: (item: A) => boolean) =>
-  Effect.gen(function*() {
-    const taken: Array<A> = []
-    for (;;) {
-      const item = yield* Queue.take(queue)
-      taken.push(item)
-      if (last(item)) return taken
-    }
-  })
 
 const isCaughtUp = (item: Protocol.AttachItem) => item._tag === "CaughtUp"
 
@@ -124,6 +114,22 @@ const resourceServer = (body: Buffer, first: "whole" | "stall" | "cut") =>
       })
     })
     return { ...server, ranges: () => ranges }
+  })
+
+/**
+ * A fresh daemon downloading `body` from a server that stalls half way, once its checkpoint
+ * has recorded that half.
+ */
+const stalledHalfWay = (body: Buffer) =>
+  Effect.gen(function*() {
+    const server = yield* resourceServer(body, "stall")
+    const started = yield* fresh()
+    const { items } = yield* attach(started.client)
+    yield* takeThrough(items, isCaughtUp)
+    yield* download(started.client, `${server.url}/big.bin`)
+    yield* started.client.Resume({ identifier, taskIdentifier: 1 })
+    yield* poll(taskOf(started.client, 1), (task) => task?.countOfBytesReceived === body.length / 2)
+    return { ...started, server }
   })
 
 describe("Server", () => {
@@ -299,14 +305,7 @@ describe("Server", () => {
   it.live("a daemon killed with SIGKILL mid-download goes on from its partial file at the next start", () =>
     Effect.scoped(Effect.gen(function*() {
       const body = patterned(2_000_000)
-      const server = yield* resourceServer(body, "stall")
-      const { client, daemon, directory } = yield* fresh()
-      const { items } = yield* attach(client)
-      yield* takeThrough(items, isCaughtUp)
-      yield* download(client, `${server.url}/big.bin`)
-      yield* client.Resume({ identifier, taskIdentifier: 1 })
-      // The checkpoint has recorded the half the server sent.
-      yield* poll(taskOf(client, 1), (task) => task?.countOfBytesReceived === body.length / 2)
+      const { daemon, directory, server } = yield* stalledHalfWay(body)
       yield* kill(daemon)
 
       const { socket } = yield* daemonIn(directory)
@@ -340,13 +339,7 @@ describe("Server", () => {
   it.live("urlsessiond stop exits 0 without failing the transfers, which go on at the next start", () =>
     Effect.scoped(Effect.gen(function*() {
       const body = patterned(1_000_000)
-      const server = yield* resourceServer(body, "stall")
-      const { client, daemon, directory } = yield* fresh()
-      const { items } = yield* attach(client)
-      yield* takeThrough(items, isCaughtUp)
-      yield* download(client, `${server.url}/big.bin`)
-      yield* client.Resume({ identifier, taskIdentifier: 1 })
-      yield* poll(taskOf(client, 1), (task) => task?.countOfBytesReceived === body.length / 2)
+      const { daemon, directory, server } = yield* stalledHalfWay(body)
       const stop = yield* runCommand(directory, ["stop"])
       expect(stop.code).toBe(0)
       expect(yield* Effect.promise(() => daemon.exited)).toBe(0)

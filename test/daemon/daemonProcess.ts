@@ -2,7 +2,7 @@
  * Real `urlsessiond` processes for tests, started from the sources and killed by their PID.
  */
 import { type Protocol, StateDirectory } from "@urlsession/daemon"
-import { Effect } from "effect"
+import { Effect, Queue } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 
@@ -72,3 +72,14 @@ export const configuration: Protocol.WireConfiguration = {
   allowsInsecureRedirects: false,
   maximumDecodedContentLength: 2 ** 30
 }
+
+/** Takes items until one satisfies `last`, which is included. */
+export const takeThrough = <A>(queue: Queue.Queue<A>, last: (item: A) => boolean) =>
+  Effect.gen(function*() {
+    const taken: Array<A> = []
+    for (;;) {
+      const item = yield* Queue.take(queue)
+      taken.push(item)
+      if (last(item)) return taken
+    }
+  })
