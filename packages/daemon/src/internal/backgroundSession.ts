@@ -117,6 +117,13 @@ export const make = (
         Effect.zipRight(Effect.sync(() => {
           events.acknowledge(taskIdentifier)
           handedOver.delete(taskIdentifier)
+          // Nothing of a completed task comes again once acknowledged: this session lets go
+          // of it (the app may still hold its handle).
+          if (tasks.get(taskIdentifier)?.isCompleted()) {
+            tasks.delete(taskIdentifier)
+            claimed.delete(taskIdentifier)
+            taken.delete(taskIdentifier)
+          }
         }))
       )
 

@@ -60,7 +60,8 @@ const collectData = (): Collector<DataResult> => {
     observe: (event) => {
       if (event._tag === "DidReceiveData") chunks.push(event.data)
     },
-    finish: (response) => Effect.succeed({ data: concat(chunks), response })
+    // The chunks are let go once joined: a finished task keeps only its result.
+    finish: (response) => Effect.sync(() => ({ data: concat(chunks.splice(0)), response }))
   }
 }
 
