@@ -6,12 +6,14 @@ import { backgroundDownload } from "./background-download.js"
 import { cancellation } from "./cancellation.js"
 import { dataTask } from "./data-task.js"
 import { pausedAndResumed } from "./download.js"
+import { quickStart } from "./quick-start.js"
 import { demoServer } from "./server.js"
 import { taskEvents } from "./task-events.js"
 import { testingWithoutNetwork } from "./testing-without-network.js"
 import { uploads } from "./upload.js"
 
 const examples = [
+  ["The README's quick start (examples/quick-start.ts)", quickStart],
   ["A data task (examples/data-task.ts)", dataTask],
   ["The events of one task (examples/task-events.ts)", taskEvents],
   ["Cancellation by interruption (examples/cancellation.ts)", cancellation],

@@ -1,6 +1,7 @@
 /**
- * A downloader with a terminal progress bar (bytes, rate, ETA). Ctrl-C stops it and writes
- * resume data to `<to>.resume`; the next run with the same arguments goes on from there.
+ * A downloader with a progress bar (bytes, rate, ETA; redrawn on a terminal, a line a tenth
+ * in a log). Ctrl-C stops it and writes resume data to `<to>.resume`; the next run with the
+ * same arguments goes on from there.
  *
  *   npx tsx --conditions=source examples/download.ts <url> <to>
  *
@@ -15,6 +16,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
+import { progress } from "./progress.js"
 import { bigBody, demoServer } from "./server.js"
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
@@ -48,20 +50,19 @@ export const downloadWithResume = (url: string, to: string, stop: Deferred.Defer
     })
     const startedAt = Date.now()
     let startedFrom = 0
-    const progress = yield* task.events.pipe(
+    const shown = progress((written, expected) => progressLine(written, expected, startedAt, startedFrom))
+    const receiving = yield* task.events.pipe(
       Stream.runForEach(URLSessionEvent.$match({
         DidResumeAtOffset: ({ fileOffset }) => Effect.sync(() => void (startedFrom = fileOffset)),
         DidWriteData: ({ totalBytesExpectedToWrite, totalBytesWritten }) =>
-          Effect.sync(() =>
-            process.stdout.write(`\r${progressLine(totalBytesWritten, totalBytesExpectedToWrite, startedAt, startedFrom)}`)
-          ),
+          Effect.sync(() => shown.update(totalBytesWritten, totalBytesExpectedToWrite)),
         DidFinishDownloadingTo: () => Effect.void,
         DidReceiveResponse: () => Effect.void,
         DidReceiveData: () => Effect.void,
         DidBecomeDownloadTask: () => Effect.void,
         DidSendBodyData: () => Effect.void,
         WillPerformHTTPRedirection: () => Effect.void,
-        DidCompleteWithError: () => Effect.sync(() => process.stdout.write("\n")),
+        DidCompleteWithError: () => Effect.sync(() => shown.finish()),
         DidBecomeInvalidWithError: () => Effect.void,
         DidFinishEventsForBackgroundURLSession: () => Effect.void
       })),
@@ -74,7 +75,7 @@ export const downloadWithResume = (url: string, to: string, stop: Deferred.Defer
     )
     if (Option.isNone(outcome)) {
       const resumeData = yield* task.cancelByProducingResumeData
-      yield* Fiber.join(progress)
+      yield* Fiber.join(receiving)
       if (Option.isSome(resumeData)) {
         fs.writeFileSync(sideFile, yield* ResumeData.encode(resumeData.value))
         yield* Console.log(`  stopped at ${megabytes(resumeData.value.bytesReceived)}; resume data in ${sideFile}`)
@@ -83,7 +84,7 @@ export const downloadWithResume = (url: string, to: string, stop: Deferred.Defer
       }
       return false
     }
-    yield* Fiber.join(progress)
+    yield* Fiber.join(receiving)
     fs.renameSync(outcome.value.location, to)
     fs.rmSync(sideFile, { force: true })
     yield* Console.log(`  saved ${to}`)

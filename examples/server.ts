@@ -16,7 +16,7 @@ import type { AddressInfo } from "node:net"
 export const demoServer = Effect.acquireRelease(
   Effect.async<http.Server>((resume) => {
     const server = http.createServer((request, response) => {
-      switch (request.url) {
+      switch (new URL(request.url ?? "/", "http://127.0.0.1").pathname) {
         case "/hello":
           response.setHeader("Content-Type", "application/json; charset=utf-8")
           return void response.end(JSON.stringify({ greeting: "hello from 127.0.0.1" }))

@@ -1,6 +1,7 @@
 /**
- * Uploads a file with a progress bar, then a stream of unknown length (sent chunked), and
- * checks what the server received against what was sent.
+ * Uploads a file with a progress bar (redrawn on a terminal, a line a tenth in a log), then a
+ * stream of unknown length (sent chunked), and checks what the server received against what
+ * was sent.
  *
  *   npx tsx --conditions=source examples/upload.ts <url> <file>
  *
@@ -14,6 +15,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
+import { progress } from "./progress.js"
 import { demoServer } from "./server.js"
 
 const megabytes = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
@@ -29,17 +31,18 @@ const bar = (sent: number, expected: number) => {
 export const uploadFile = (url: string, file: string) =>
   Effect.gen(function*() {
     const task = yield* URLSession.uploadTask(URLRequest.make(url).pipe(URLRequest.setMethod("PUT")), { file })
-    const progress = yield* task.events.pipe(
+    const shown = progress(bar)
+    const sending = yield* task.events.pipe(
       Stream.filter(URLSessionEvent.$is("DidSendBodyData")),
       Stream.runForEach(({ totalBytesExpectedToSend, totalBytesSent }) =>
-        Effect.sync(() => process.stdout.write(`\r${bar(totalBytesSent, totalBytesExpectedToSend)}`))
+        Effect.sync(() => shown.update(totalBytesSent, totalBytesExpectedToSend))
       ),
       Effect.fork
     )
     yield* task.resume
     const { data } = yield* task.await
-    yield* Fiber.join(progress)
-    process.stdout.write("\n")
+    yield* Fiber.join(sending)
+    shown.finish()
     return new TextDecoder().decode(data)
   })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ScriptedURLProtocol, URLRequest, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
-import { Chunk, Effect, Fiber, Option, Stream, TestClock } from "effect"
+import { Cause, Chunk, Effect, Exit, Fiber, Option, Stream, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import { greeting, scenarios } from "../../examples/testing-without-network.js"
 
@@ -15,6 +15,21 @@ describe("ScriptedURLProtocol", () => {
       expect(Option.isNone(yield* Fiber.poll(slow))).toBe(true)
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(slow)).toBe("(the greeter is too slow)")
+    }))
+
+  it.effect("the layer takes configuration overrides, and a configuration it refuses is a defect naming the field", () =>
+    Effect.gen(function*() {
+      const based = ScriptedURLProtocol.layer(ScriptedURLProtocol.respond({ body: "ok" }), {
+        baseURL: "https://api.example/v1/"
+      })
+      const { response } = yield* URLSession.data("users").pipe(Effect.provide(based))
+      expect(response.url).toBe("https://api.example/v1/users")
+      const refused = ScriptedURLProtocol.layer(ScriptedURLProtocol.respond({ body: "ok" }), {
+        httpMaximumConnectionsPerHost: 0
+      })
+      const exit = yield* Effect.exit(URLSession.data("https://api.example/").pipe(Effect.provide(refused)))
+      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("httpMaximumConnectionsPerHost")
     }))
 
   it.effect("a delayed response arrives when TestClock reaches it", () =>

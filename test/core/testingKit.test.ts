@@ -1,28 +1,23 @@
 // The README's "Testing code that uses urlsession", as it would run in a user's own project:
 // keep the two the same.
 import { describe, expect, it } from "@effect/vitest"
-import { ScriptedURLProtocol, URLError, URLRequest, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
-import { Effect, Fiber, TestClock } from "effect"
+import { DataResult, ScriptedURLProtocol, URLError, URLSession } from "@urlsession/core"
+import { Effect, Fiber, Schema, TestClock } from "effect"
 
 // The code under test: in your project, imported from your own modules.
-interface User {
-  readonly id: number
-  readonly name: string
-}
+const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
 
 const getUser = (id: number) =>
   URLSession.data(`https://api.example/users/${id}`).pipe(
-    Effect.map(({ data }): User => JSON.parse(new TextDecoder().decode(data)))
+    Effect.flatMap(DataResult.filterStatusOk),
+    Effect.flatMap(DataResult.schemaJson(User))
   )
 
 const createUser = (name: string) =>
-  URLSession.data(
-    URLRequest.make("https://api.example/users").pipe(
-      URLRequest.setMethod("POST"),
-      URLRequest.setHeader("Content-Type", "application/json"),
-      URLRequest.setBody(JSON.stringify({ name }))
-    )
-  ).pipe(Effect.map(({ response }) => URLResponse.isHTTPURLResponse(response) && response.statusCode === 201))
+  URLSession.data("https://api.example/users", { method: "POST", json: { name } }).pipe(
+    Effect.flatMap(DataResult.filterStatusOk),
+    Effect.flatMap(DataResult.schemaJson(Schema.Struct({ id: Schema.Number })))
+  )
 
 const greeting = (id: number) =>
   getUser(id).pipe(
@@ -31,9 +26,7 @@ const greeting = (id: number) =>
   )
 
 // The tests: a session whose requests a router answers, with the timeout the app uses.
-const configuration = URLSessionConfiguration.default.pipe(
-  URLSessionConfiguration.with({ timeoutIntervalForRequest: "5 seconds" })
-)
+const configuration = { timeoutIntervalForRequest: "5 seconds" } as const
 
 const api = ScriptedURLProtocol.layer(
   ScriptedURLProtocol.router({
@@ -56,7 +49,7 @@ describe("users", () => {
 
   it.effect("createUser posts the name as JSON", () =>
     Effect.gen(function*() {
-      expect(yield* createUser("Grace")).toBe(true)
+      expect(yield* createUser("Grace")).toEqual({ id: 2 })
       const [sent] = yield* ScriptedURLProtocol.requests
       expect(sent?.method).toBe("POST")
       expect(sent?.url).toBe("https://api.example/users")

@@ -3,12 +3,14 @@
  * layer itself, in a state directory of the test's own, and killed by its PID afterwards) and
  * a real HTTP server.
  */
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import * as URLError from "@urlsession/core/URLError"
 import * as URLSession from "@urlsession/core/URLSession"
 import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
 import type * as URLSessionDelegate from "@urlsession/core/URLSessionDelegate"
 import * as URLSessionEvent from "@urlsession/core/URLSessionEvent"
+import * as URLSessionHttpClient from "@urlsession/core/URLSessionHttpClient"
 import { BackgroundSession } from "@urlsession/daemon"
 import { NodeURLSession } from "@urlsession/node"
 import { Cause, Chunk, Context, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
@@ -67,7 +69,7 @@ const runningDaemon = (directory: string): number => {
 const sessionIn = (directory: string, identifier: string, delegate?: URLSessionDelegate.URLSessionDelegate) =>
   Layer.build(
     BackgroundSession.layer(URLSessionConfiguration.background(identifier), { stateDirectory: directory, delegate })
-  ).pipe(Effect.map(Context.get(URLSession.URLSession)))
+  ).pipe(Effect.catchTag("InvalidConfiguration", Effect.die), Effect.map(Context.get(URLSession.URLSession)))
 
 /** The events a new subscriber gets before `DidFinishEventsForBackgroundURLSession`. */
 const replayed = (session: URLSession.URLSession) =>
@@ -510,6 +512,39 @@ describe("BackgroundSession", () => {
         expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
         expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("upload from a file only")
       }
+    })), { timeout: 60_000 })
+
+  it.live("HttpClient and the request options run over a background session by its data-task rules", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* httpServer(async (request, response) => {
+        const received = await readBody(request)
+        response.writeHead(200, { "Content-Type": "application/json" })
+        response.end(JSON.stringify({ method: request.method, url: request.url, body: received.toString() }))
+      })
+      const directory = yield* stateDirectory
+      const configuration = URLSessionConfiguration.background("com.example.http-client").pipe(
+        URLSessionConfiguration.with({ baseURL: `${server.url}/api/` })
+      )
+      const session = yield* Layer.build(BackgroundSession.layer(configuration, { stateDirectory: directory })).pipe(
+        Effect.map(Context.get(URLSession.URLSession))
+      )
+      const { data } = yield* session.data("users", { method: "POST", json: { name: "Ada" }, query: { v: 1 } })
+      expect(JSON.parse(new TextDecoder().decode(data))).toEqual({
+        method: "POST",
+        url: "/api/users?v=1",
+        body: `{"name":"Ada"}`
+      })
+      const viaClient = yield* HttpClientRequest.post(`${server.url}/client`).pipe(
+        HttpClientRequest.bodyJson({ id: 7 }),
+        Effect.flatMap(HttpClient.execute),
+        Effect.flatMap((response) => response.json),
+        Effect.provide(URLSessionHttpClient.layer),
+        Effect.provideService(URLSession.URLSession, session)
+      )
+      expect(viaClient).toEqual({ method: "POST", url: "/client", body: `{"id":7}` })
+      // A body stream cannot be handed to the daemon.
+      const exit = yield* Effect.exit(session.data("streamed", { method: "PUT", body: Stream.make(new Uint8Array([1])) }))
+      expect(Exit.isFailure(exit) && Cause.pretty(exit.cause)).toContain("upload from a file only")
     })), { timeout: 60_000 })
 
   it.live("an ftp: URL fails with UnsupportedURL", () =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Chunk, Effect, Fiber, Stream } from "effect"
+import { Chunk, Effect, Fiber, Layer, Stream } from "effect"
 import * as zlib from "node:zlib"
 import { httpServer } from "../fixtures/servers.js"
 
@@ -71,9 +71,9 @@ describe("content coding", () => {
       const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024))
       const server = yield* encodedServer("gzip", bomb)
       const error = yield* Effect.flip(URLSession.data(server.url).pipe(
-        Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
+        Effect.provide(Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
           URLSessionConfiguration.with({ maximumDecodedContentLength: 1024 * 1024 })
-        )))
+        ))))
       ))
       expect(bomb.length).toBeLessThan(100 * 1024)
       expect(error.code).toBe("DataLengthExceedsMaximum")

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { URLRequest, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Effect, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -110,7 +110,7 @@ describe("redirects a delegate chooses", () => {
         redirecting("/next")
       )
       const error = yield* Effect.flip(URLSession.data(`${secure.url}/`).pipe(
-        Effect.provide(NodeURLSession.layer(
+        Effect.provide(Layer.orDie(NodeURLSession.layer(
           URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({
             trustedCertificates: [certificates.valid.cert]
           })),
@@ -120,7 +120,7 @@ describe("redirects a delegate chooses", () => {
                 Effect.succeedSome(URLRequest.setURL(newRequest, `${plain.url}/downgraded`))
             }
           }
-        ))
+        )))
       ))
       expect(error.code).toBe("AppTransportSecurityRequiresSecureConnection")
     }))
@@ -157,12 +157,12 @@ describe("redirects a delegate chooses", () => {
     Effect.gen(function*() {
       const origin = yield* httpServer(redirecting("/next"))
       const error = yield* Effect.flip(URLSession.data(origin.url).pipe(
-        Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default, {
+        Effect.provide(Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default, {
           delegate: {
             willPerformHTTPRedirection: (_task, _response, newRequest) =>
               Effect.succeedSome(URLRequest.setURL(newRequest, "file:///etc/passwd"))
           }
-        }))
+        })))
       ))
       expect(error.code).toBe("UnsupportedURL")
     }))

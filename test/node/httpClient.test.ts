@@ -283,6 +283,24 @@ describe("HttpClient over a URLSession", () => {
       expect(new Uint8Array(yield* response.arrayBuffer)).toEqual(new Uint8Array([0x63, 0x61, 0x66, 0xe9]))
     }).pipe(Effect.provide(client)))
 
+  it.scoped("response.cookies has each Set-Cookie field, a comma in an Expires date included", () =>
+    Effect.gen(function*() {
+      const server = yield* httpServer((_, response) => {
+        response.setHeader("Set-Cookie", [
+          "session=abc; Path=/; HttpOnly",
+          "theme=dark; Expires=Wed, 21 Oct 2037 07:28:00 GMT; Secure",
+          "lang=en"
+        ])
+        response.end()
+      })
+      const cookies = (yield* HttpClient.get(server.url)).cookies
+      expect(Object.keys(cookies.cookies).sort()).toEqual(["lang", "session", "theme"])
+      expect(cookies.cookies.session?.options?.httpOnly).toBe(true)
+      expect(cookies.cookies.theme?.value).toBe("dark")
+      expect(cookies.cookies.theme?.options?.secure).toBe(true)
+      expect(cookies.cookies.theme?.options?.expires?.toISOString()).toBe("2037-10-21T07:28:00.000Z")
+    }).pipe(Effect.provide(client)))
+
   it.scopedLive("a task cancelled before its head is an Encode error with the Cancelled URLError", () =>
     Effect.gen(function*() {
       const server = yield* watchedServer()

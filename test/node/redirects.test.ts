@@ -8,7 +8,7 @@ import {
   URLSessionEvent
 } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Chunk, Deferred, Effect, Fiber, Option, Stream, TestClock } from "effect"
+import { Chunk, Deferred, Effect, Fiber, Layer, Option, Stream, TestClock } from "effect"
 import type * as http from "node:http"
 import { beforeAll } from "vitest"
 import { makeTestCertificates, type TestCertificates } from "../fixtures/certificates.js"
@@ -18,7 +18,7 @@ const text = (data: Uint8Array) => new TextDecoder().decode(data)
 const statusOf = (response: URLResponse.URLResponse) => (response as URLResponse.HTTPURLResponse).statusCode
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
 const withDelegate = (delegate: URLSessionDelegate.URLSessionDelegate) =>
-  NodeURLSession.layer(URLSessionConfiguration.default, { delegate })
+  Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default, { delegate }))
 
 interface Seen {
   readonly method: string
@@ -291,10 +291,10 @@ describe("redirects from https", () => {
     })
 
   const trusting = (overrides: URLSessionConfiguration.Overrides = {}) =>
-    NodeURLSession.layer(URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({
+    Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({
       trustedCertificates: [certificates.valid.cert],
       ...overrides
-    })))
+    }))))
 
   it.scoped("https → http is refused with AppTransportSecurityRequiresSecureConnection", () =>
     Effect.gen(function*() {

@@ -5,7 +5,7 @@
  * following links, so that no other local user can make a session write outside it.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ResumeData, URLSession, URLSessionConfiguration } from "@urlsession/core"
+import { ResumeData, URLError, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Cause, Effect, Exit, Option } from "effect"
 import * as fs from "node:fs"
@@ -79,9 +79,12 @@ const failureOf = <E, R>(effect: Effect.Effect<unknown, E, R>) =>
     onSuccess: () => Effect.dieMessage("expected a failure, but it succeeded")
   })
 
-/** The layer's failure. */
+/** The layer's failure: a URLError (an InvalidConfiguration would be a mistake in the test). */
 const buildFailure = (layer: ReturnType<typeof NodeURLSession.layer>) =>
-  failureOf(Effect.scoped(Effect.provide(Effect.void, layer)))
+  Effect.flatMap(
+    failureOf(Effect.scoped(Effect.provide(Effect.void, layer))),
+    (error) => error instanceof URLError.URLError ? Effect.succeed(error) : Effect.die(error)
+  )
 
 const mode = (file: string) => fs.lstatSync(file).mode & 0o777
 
@@ -301,16 +304,16 @@ describe("the downloads directory", () => {
 describe("session identifiers", () => {
   const hostile = ["../../x", "..", ".", "", "a/b", "a\\b", "x\u0000y", ".hidden", "x".repeat(300)]
 
-  it("an identifier that is not a single safe path segment is refused by background(identifier)", () => {
+  it("an identifier that is not a single safe path segment is refused by isValidIdentifier", () => {
     for (const identifier of hostile) {
-      expect(() => URLSessionConfiguration.background(identifier), JSON.stringify(identifier)).toThrow(/identifier/)
+      expect(URLSessionConfiguration.isValidIdentifier(identifier), JSON.stringify(identifier)).toBe(false)
     }
     expect(Option.getOrThrow(URLSessionConfiguration.background("com.example.app.bg-1_2").identifier)).toBe(
       "com.example.app.bg-1_2"
     )
   })
 
-  it.scoped("a configuration carrying a hostile identifier anyway makes the layer die, naming the identifier", () =>
+  it.scoped("a configuration carrying a hostile identifier fails the layer with InvalidConfiguration, naming it", () =>
     Effect.gen(function*() {
       const forged: URLSessionConfiguration.URLSessionConfiguration = Object.assign(
         Object.create(Object.getPrototypeOf(URLSessionConfiguration.default)),
@@ -318,9 +321,13 @@ describe("session identifiers", () => {
         { identifier: Option.some("../../x") }
       )
       const temp = yield* privateTemp
-      const exit = yield* Effect.exit(Effect.scoped(Effect.provide(Effect.void, NodeURLSession.layer(forged))))
-      expect(Exit.isFailure(exit) && Cause.isDie(exit.cause)).toBe(true)
-      expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toMatch(/identifier "\.\.\/\.\.\/x"/)
+      for (const configuration of [forged, URLSessionConfiguration.background("../../x")]) {
+        const exit = yield* Effect.exit(Effect.scoped(Effect.provide(Effect.void, NodeURLSession.layer(configuration))))
+        expect(Exit.isFailure(exit) && Cause.isFailType(exit.cause) && exit.cause.error).toBeInstanceOf(
+          URLSessionConfiguration.InvalidConfiguration
+        )
+        expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toMatch(/identifier is "\.\.\/\.\.\/x"/)
+      }
       expect(fs.readdirSync(temp)).toEqual([])
     }))
 })

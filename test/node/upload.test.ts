@@ -7,7 +7,7 @@ import {
   URLSessionEvent
 } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Chunk, Effect, Fiber, Option, Stream } from "effect"
+import { Chunk, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { createHash, randomFillSync } from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -62,9 +62,9 @@ const hashingServer = Effect.gen(function*() {
   return { url: server.url, connections: server.connections, received }
 })
 
-const session = NodeURLSession.layer(URLSessionConfiguration.default)
+const session = Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default))
 const withDelegate = (delegate: URLSessionDelegate.URLSessionDelegate) =>
-  NodeURLSession.layer(URLSessionConfiguration.default, { delegate })
+  Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default, { delegate }))
 
 const answer = (data: Uint8Array): Received => JSON.parse(new TextDecoder().decode(data))
 
@@ -238,9 +238,9 @@ describe("upload tasks", () => {
   it.live("bytes sent re-arm the idle timer: a slow but moving upload succeeds, a stalled one times out", () =>
     Effect.gen(function*() {
       const server = yield* hashingServer
-      const layer = NodeURLSession.layer(
+      const layer = Layer.orDie(NodeURLSession.layer(
         URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({ timeoutIntervalForRequest: "400 millis" }))
-      )
+      ))
       const slow = Stream.fromIterable(Array.from({ length: 8 }, (_, i) => patterned(1000, i))).pipe(
         Stream.tap(() => Effect.sleep("150 millis"))
       )

@@ -148,16 +148,19 @@ export const make = (
 /**
  * A session whose every load is answered by `script`: provide it where the program expects
  * a `URLSession`. It provides the {@link ScriptedURLProtocol} too, whose record
- * {@link requests} reads; each build of the layer starts with an empty record.
+ * {@link requests} reads; each build of the layer starts with an empty record. The session's
+ * configuration is given as `NodeURLSession.layer` takes it: nothing for the default, the
+ * fields to change, or a whole configuration. One that `URLSessionConfiguration.validate`
+ * refuses is a defect here, not a failure: a test's configuration is the test's own code.
  *
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { ScriptedURLProtocol, URLSession, URLSessionConfiguration } from "@urlsession/core"
+ * import { ScriptedURLProtocol, URLSession } from "@urlsession/core"
  *
  * const session = ScriptedURLProtocol.layer(
  *   ScriptedURLProtocol.respond({ body: "hello" }),
- *   URLSessionConfiguration.with(URLSessionConfiguration.default, { timeoutIntervalForRequest: "5 seconds" })
+ *   { timeoutIntervalForRequest: "5 seconds" }
  * )
  * URLSession.data("https://example.test/").pipe(Effect.provide(session))
  * ```
@@ -167,14 +170,13 @@ export const make = (
  */
 export const layer = (
   script: Script,
-  configuration: URLSessionConfiguration.URLSessionConfiguration = URLSessionConfiguration.default
+  configuration?: URLSessionConfiguration.Input
 ): Layer.Layer<URLSession.URLSession | ScriptedURLProtocol> =>
   Layer.scopedContext(Effect.gen(function*() {
     const protocol = make(script)
+    const given = yield* Effect.orDie(URLSessionConfiguration.validate(URLSessionConfiguration.fromInput(configuration)))
     const session = yield* URLSession.make(
-      URLSessionConfiguration.with(configuration, {
-        protocolClasses: [...configuration.protocolClasses, protocol]
-      }),
+      URLSessionConfiguration.with(given, { protocolClasses: [...given.protocolClasses, protocol] }),
       { protocols: [] }
     )
     return Context.make(URLSession.URLSession, session).pipe(Context.add(ScriptedURLProtocol, protocol))

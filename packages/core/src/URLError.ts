@@ -253,6 +253,26 @@ export const make = (
   })
 }
 
+const transientCodes: ReadonlySet<Code> = new Set<Code>([
+  "TimedOut",
+  "CannotConnectToHost",
+  "NetworkConnectionLost",
+  "DNSLookupFailed",
+  "NotConnectedToInternet",
+  "BackgroundSessionWasDisconnected"
+])
+
+/**
+ * Might the same load succeed if tried again? True for a timeout, a connection refused or
+ * lost, a failed DNS lookup, no network, and a background session's lost daemon; false for
+ * what trying again cannot mend (a bad URL, an untrusted certificate, a host that does not
+ * exist, a cancel, a full disk). `URLSession.retryTransient` retries by it.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isTransient = (error: URLError): boolean => transientCodes.has(error.code)
+
 /**
  * Is this value a `URLError`?
  *

@@ -10,7 +10,7 @@ import * as Duration from "effect/Duration"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import { type Pipeable, pipeArguments } from "effect/Pipeable"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as HeaderFields from "./internal/headerFields.js"
 
 /**
@@ -68,13 +68,85 @@ const update = (self: URLRequest, fields: Partial<Omit<URLRequest, TypeId | "pip
   build({ ...self, ...fields })
 
 /**
- * A `GET` request for a URL with no headers and no body.
+ * Query parameters to append to a URL: each value a string, number or boolean, or an array of
+ * them for a name that repeats; `undefined` leaves the name out. `URLSearchParams` is taken as
+ * it is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type QueryParams =
+  | URLSearchParams
+  | Readonly<Record<string, QueryValue | ReadonlyArray<QueryValue> | undefined>>
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type QueryValue = string | number | boolean
+
+/**
+ * A request body given in an options form: bytes, a string sent as UTF-8, or a stream (see
+ * {@link setBodyStream}).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Body = Uint8Array | string | Stream.Stream<Uint8Array, unknown>
+
+/**
+ * A request in one object, for {@link make} and every session method: each field does what
+ * its setter does, in this order: the URL is resolved against `relativeTo`, then `query` is
+ * appended, then the method, header fields, body and timeout are set. `json` is a body
+ * encoded with `JSON.stringify` (see {@link setJsonBody}); a request has `body` or `json`,
+ * not both.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Options = CommonOptions & (
+  | { readonly body?: Body | undefined; readonly json?: undefined }
+  | { readonly json: unknown; readonly body?: undefined }
+)
+
+/**
+ * The fields of {@link Options} other than the body.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CommonOptions {
+  readonly method?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
+  readonly query?: QueryParams | undefined
+  /** The request's idle timeout: see {@link setTimeoutInterval}. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** The base a relative URL is resolved against: see {@link resolvedAgainst}. */
+  readonly relativeTo?: string | URL | undefined
+}
+
+/**
+ * A request for a URL: a `GET` with no headers and no body, or what `options` says.
+ *
+ * @example
+ * ```ts
+ * import { URLRequest } from "@urlsession/core"
+ *
+ * const request = URLRequest.make("users", {
+ *   relativeTo: "https://api.example.com/v1/",
+ *   method: "POST",
+ *   query: { dryRun: true },
+ *   json: { name: "Ada" },
+ *   timeout: "5 seconds"
+ * })
+ * // POST https://api.example.com/v1/users?dryRun=true, Content-Type: application/json
+ * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (url: string | URL): URLRequest =>
-  build({
+export const make = (url: string | URL, options?: Options): URLRequest => {
+  const request = build({
     url: typeof url === "string" ? url : url.href,
     method: "GET",
     headers: HeaderFields.empty,
@@ -82,15 +154,38 @@ export const make = (url: string | URL): URLRequest =>
     bodyStream: Option.none(),
     timeoutInterval: Option.none()
   })
+  return options === undefined ? request : withOptions(request, options)
+}
 
 /**
- * A request from a URL or a request as it is: what every session method accepts.
+ * A request from a URL or a request, with `options` applied on top: what every session
+ * method accepts.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromURLOrRequest = (urlOrRequest: string | URL | URLRequest): URLRequest =>
-  isURLRequest(urlOrRequest) ? urlOrRequest : make(urlOrRequest)
+export const fromURLOrRequest = (urlOrRequest: string | URL | URLRequest, options?: Options): URLRequest =>
+  isURLRequest(urlOrRequest)
+    ? options === undefined ? urlOrRequest : withOptions(urlOrRequest, options)
+    : make(urlOrRequest, options)
+
+const withOptions = (self: URLRequest, options: Options): URLRequest => {
+  let request = self
+  if (options.relativeTo !== undefined) request = resolvedAgainst(request, options.relativeTo)
+  if (options.query !== undefined) request = appendQuery(request, options.query)
+  if (options.method !== undefined) request = setMethod(request, options.method)
+  if (options.headers !== undefined) request = setHeaders(request, options.headers)
+  if (options.json !== undefined) request = setJsonBody(request, options.json)
+  else if (options.body !== undefined) {
+    request = isStream(options.body) ? setBodyStream(request, options.body) : setBody(request, options.body)
+  }
+  if (options.timeout !== undefined) request = setTimeoutInterval(request, options.timeout)
+  return request
+}
+
+const isStream = (body: Body): body is Stream.Stream<Uint8Array, unknown> =>
+  typeof body === "object" && Stream.StreamTypeId in body
+
 
 /**
  * @since 0.1.0
@@ -239,3 +334,81 @@ export const setURL: {
   2,
   (self: URLRequest, url: string | URL): URLRequest => update(self, { url: typeof url === "string" ? url : url.href })
 )
+
+/**
+ * Resolves a relative URL against `base`, as Apple's `URL(string:relativeTo:)` and RFC 3986
+ * do: `"users"` against `"https://host/v1/"` is `https://host/v1/users`, but against
+ * `"https://host/v1"` (no final slash) it is `https://host/users`, and `"/users"` replaces
+ * the whole path. An absolute URL stays as it is. A URL or base that cannot be parsed is
+ * left unresolved, so that the task fails with `BadURL` naming what the caller wrote.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const resolvedAgainst: {
+  (base: string | URL): (self: URLRequest) => URLRequest
+  (self: URLRequest, base: string | URL): URLRequest
+} = dual(2, (self: URLRequest, base: string | URL): URLRequest => {
+  const baseURL = typeof base === "string" ? base : base.href
+  if (URL.canParse(self.url) || !URL.canParse(self.url, baseURL)) return self
+  return update(self, { url: new URL(self.url, baseURL).href })
+})
+
+/**
+ * Appends query parameters to the URL, after any it has and before its fragment, encoded as
+ * `URLSearchParams` encodes them (`application/x-www-form-urlencoded`: a space is `+`).
+ *
+ * @example
+ * ```ts
+ * import { URLRequest } from "@urlsession/core"
+ *
+ * URLRequest.make("https://example.com/search?lang=en#top").pipe(
+ *   URLRequest.appendQuery({ q: "a&b c", tag: ["x", "y"], page: 2, draft: undefined })
+ * ).url
+ * // "https://example.com/search?lang=en&q=a%26b+c&tag=x&tag=y&page=2#top"
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const appendQuery: {
+  (params: QueryParams): (self: URLRequest) => URLRequest
+  (self: URLRequest, params: QueryParams): URLRequest
+} = dual(2, (self: URLRequest, params: QueryParams): URLRequest => {
+  const query = searchParams(params).toString()
+  if (query === "") return self
+  const hash = self.url.indexOf("#")
+  const [beforeHash, fragment] = hash === -1 ? [self.url, ""] : [self.url.slice(0, hash), self.url.slice(hash)]
+  const separator = !beforeHash.includes("?") ? "?" : beforeHash.endsWith("?") || beforeHash.endsWith("&") ? "" : "&"
+  return update(self, { url: `${beforeHash}${separator}${query}${fragment}` })
+})
+
+const searchParams = (params: QueryParams): URLSearchParams => {
+  if (params instanceof URLSearchParams) return params
+  const result = new URLSearchParams()
+  for (const [name, value] of Object.entries(params)) {
+    if (value === undefined) continue
+    for (const each of Array.isArray(value) ? value : [value]) result.append(name, String(each))
+  }
+  return result
+}
+
+/**
+ * Sets a JSON body: `value` encoded with `JSON.stringify` as UTF-8, with
+ * `Content-Type: application/json` unless the request already names a content type (such as
+ * `application/merge-patch+json`). A value `JSON.stringify` cannot encode (a `BigInt`, a
+ * cycle) throws its `TypeError`, as `JSON.stringify` does; inside a session method that
+ * makes the effect die.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const setJsonBody: {
+  (value: unknown): (self: URLRequest) => URLRequest
+  (self: URLRequest, value: unknown): URLRequest
+} = dual(2, (self: URLRequest, value: unknown): URLRequest => {
+  const text = JSON.stringify(value)
+  if (text === undefined) throw new TypeError(`URLRequest.setJsonBody: ${typeof value} has no JSON form`)
+  const withBody = setBody(self, text)
+  return HeaderFields.has(self.headers, "Content-Type") ? withBody : setHeader(withBody, "Content-Type", "application/json")
+})

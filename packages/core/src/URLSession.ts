@@ -25,17 +25,17 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { resumeFrom } from "./internal/resumeFrom.js"
 import * as internal from "./internal/session.js"
-import { resumeAndAwait } from "./internal/task.js"
 import type { DownloadStorage } from "./DownloadStorage.js"
 import type { ResumeData } from "./ResumeData.js"
-import type { URLError } from "./URLError.js"
+import { StatusCodeError } from "./DataResult.js"
+import { isTransient, isURLError, type URLError } from "./URLError.js"
 import type { URLProtocol } from "./URLProtocol.js"
-import type { URLRequest } from "./URLRequest.js"
+import type * as URLRequest from "./URLRequest.js"
 import type { URLResponse } from "./URLResponse.js"
 import type { URLSessionConfiguration } from "./URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "./URLSessionDelegate.js"
@@ -56,7 +56,7 @@ import type {
  * @since 0.1.0
  * @category models
  */
-export type URLOrRequest = string | URL | URLRequest
+export type URLOrRequest = string | URL | URLRequest.URLRequest
 
 /**
  * A response whose body is streamed: the head, then the body as it arrives.
@@ -70,14 +70,59 @@ export interface StreamedResponse {
 }
 
 /**
- * Where `download` puts the file.
+ * The request (see `URLRequest.Options`) and where `download` puts the file.
  *
  * @since 0.1.0
  * @category models
  */
-export interface DownloadOptions {
+export interface DownloadOptions extends URLRequest.CommonOptions {
   /** The path to move the finished download to, atomically. */
   readonly to?: string | undefined
+  /**
+   * Go on where a previous `download` of the same URL to the same `to` stopped, and keep
+   * what this one gets if it stops: interrupted (a timeout, Ctrl-C, a lost race) or failed
+   * with resume data, the partial file stays in the session's directory (never beside `to`)
+   * with a record of its resume data, which the next such call takes and validates as any
+   * resume data (a changed resource starts again). Partial files nobody comes back for are
+   * removed after 7 days (`URLSESSION_RESUMABLE_RETENTION_MILLIS`). Needs `to`.
+   */
+  readonly resumable?: boolean | undefined
+  /**
+   * Told the download's progress in a fiber of its own, latest value first: a slow handler
+   * never slows the transfer, it misses values instead. The complete progress is told
+   * before `download` returns.
+   */
+  readonly progress?: ((progress: TransferProgress) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * How far a download or an upload has got: bytes transferred so far (for a resumed download,
+ * counting those already on disk), the total when it is known (from `Content-Length`, or the
+ * upload's length), and the fraction done when the total is known.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TransferProgress {
+  readonly bytes: number
+  readonly totalBytes: Option.Option<number>
+  /** From 0 to 1. */
+  readonly fraction: Option.Option<number>
+}
+
+/**
+ * The request of an `upload`, whose body is given apart: see `URLRequest.CommonOptions`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadOptions extends URLRequest.CommonOptions {
+  /**
+   * Told the upload's progress (the request body sent) in a fiber of its own, latest value
+   * first: a slow handler never slows the transfer. The complete progress is told before
+   * `upload` returns.
+   */
+  readonly progress?: ((progress: TransferProgress) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -87,19 +132,37 @@ export interface DownloadOptions {
 export interface URLSession {
   /** The session's own copy of its configuration. */
   readonly configuration: URLSessionConfiguration
-  /** A suspended data task: `resume` it to start. */
-  readonly dataTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDataTask>
+  /** A suspended data task: `resume` it to start. Every method that takes a URL or request
+   * also takes `URLRequest.Options` (method, headers, body or JSON, query, timeout), applied
+   * on top, and resolves a relative URL against the configuration's `baseURL`. */
+  readonly dataTask: (urlOrRequest: URLOrRequest, options?: URLRequest.Options) => Effect.Effect<URLSessionDataTask>
+  /** Loads into memory: `dataTask`, resumed and awaited. */
+  readonly data: (urlOrRequest: URLOrRequest, options?: URLRequest.Options) => Effect.Effect<DataResult, URLError>
   /** A suspended upload task sending `body`: bytes, `{ file: path }` or a stream. An upload
    * is a POST unless the request names another method. */
-  readonly uploadTask: (urlOrRequest: URLOrRequest, body: UploadBody) => Effect.Effect<URLSessionUploadTask>
+  readonly uploadTask: (
+    urlOrRequest: URLOrRequest,
+    body: UploadBody,
+    options?: URLRequest.CommonOptions
+  ) => Effect.Effect<URLSessionUploadTask>
   /** A suspended upload task whose body stream comes from the delegate's
    * `needNewBodyStream`, asked each time the body is sent. */
-  readonly uploadTaskWithStreamedRequest: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionUploadTask>
+  readonly uploadTaskWithStreamedRequest: (
+    urlOrRequest: URLOrRequest,
+    options?: URLRequest.CommonOptions
+  ) => Effect.Effect<URLSessionUploadTask>
   /** Uploads `body` and collects the response: `uploadTask`, resumed and awaited. */
-  readonly upload: (urlOrRequest: URLOrRequest, body: UploadBody) => Effect.Effect<DataResult, URLError>
+  readonly upload: (
+    urlOrRequest: URLOrRequest,
+    body: UploadBody,
+    options?: UploadOptions
+  ) => Effect.Effect<DataResult, URLError>
   /** A suspended download task: `resume` it to start. Its file is the caller's to move; one
    * nobody moved is removed when the session ends. */
-  readonly downloadTask: (urlOrRequest: URLOrRequest) => Effect.Effect<URLSessionDownloadTask>
+  readonly downloadTask: (
+    urlOrRequest: URLOrRequest,
+    options?: URLRequest.Options
+  ) => Effect.Effect<URLSessionDownloadTask>
   /** A suspended download task that goes on from resume data. Fails with
    * `CannotDecodeRawData` when the value breaks a rule `ResumeData.decode` checks (whatever
    * made it), and with `CannotOpenFile` when the partial file is not in this session's
@@ -113,7 +176,10 @@ export interface URLSession {
   ) => Effect.Effect<DownloadResult, URLError, Scope.Scope>
   /** Starts a load and succeeds with the response head; the body streams with backpressure.
    * The load belongs to the current scope: closing it cancels the transfer. */
-  readonly bytes: (urlOrRequest: URLOrRequest) => Effect.Effect<StreamedResponse, URLError, Scope.Scope>
+  readonly bytes: (
+    urlOrRequest: URLOrRequest,
+    options?: URLRequest.Options
+  ) => Effect.Effect<StreamedResponse, URLError, Scope.Scope>
   /** Invalidates the session once its running tasks have finished: it creates no more tasks
    * (asking for one is a defect), cancels those never resumed, waits for the others, then
    * emits `DidBecomeInvalidWithError` as its last event. */
@@ -172,8 +238,11 @@ export const make = (
  * @since 0.1.0
  * @category accessors
  */
-export const dataTask = (urlOrRequest: URLOrRequest): Effect.Effect<URLSessionDataTask, never, URLSession> =>
-  Effect.flatMap(URLSession, (session) => session.dataTask(urlOrRequest))
+export const dataTask = (
+  urlOrRequest: URLOrRequest,
+  options?: URLRequest.Options
+): Effect.Effect<URLSessionDataTask, never, URLSession> =>
+  Effect.flatMap(URLSession, (session) => session.dataTask(urlOrRequest, options))
 
 /**
  * Creates a suspended upload task in the current session. `body` is bytes, `{ file: path }`
@@ -186,9 +255,10 @@ export const dataTask = (urlOrRequest: URLOrRequest): Effect.Effect<URLSessionDa
  */
 export const uploadTask = (
   urlOrRequest: URLOrRequest,
-  body: UploadBody
+  body: UploadBody,
+  options?: URLRequest.CommonOptions
 ): Effect.Effect<URLSessionUploadTask, never, URLSession> =>
-  Effect.flatMap(URLSession, (session) => session.uploadTask(urlOrRequest, body))
+  Effect.flatMap(URLSession, (session) => session.uploadTask(urlOrRequest, body, options))
 
 /**
  * Creates a suspended upload task whose body stream the delegate's `needNewBodyStream`
@@ -198,21 +268,27 @@ export const uploadTask = (
  * @category accessors
  */
 export const uploadTaskWithStreamedRequest = (
-  urlOrRequest: URLOrRequest
+  urlOrRequest: URLOrRequest,
+  options?: URLRequest.CommonOptions
 ): Effect.Effect<URLSessionUploadTask, never, URLSession> =>
-  Effect.flatMap(URLSession, (session) => session.uploadTaskWithStreamedRequest(urlOrRequest))
+  Effect.flatMap(URLSession, (session) => session.uploadTaskWithStreamedRequest(urlOrRequest, options))
 
 /**
  * Uploads a body and collects the response: `{ data, response }`. Interrupting the calling
- * fiber cancels the upload.
+ * fiber cancels the upload. With `progress`, the handler is told the bytes sent in a fiber
+ * of its own (latest value first: it never slows the upload), the complete value last,
+ * before `upload` returns.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Console, Effect, Option } from "effect"
  * import { URLRequest, URLSession } from "@urlsession/core"
  *
  * const request = URLRequest.make("http://127.0.0.1:8080/upload").pipe(URLRequest.setMethod("PUT"))
- * const sent = URLSession.upload(request, { file: "/tmp/photo.jpg" })
+ * const sent = URLSession.upload(request, { file: "/tmp/photo.jpg" }, {
+ *   progress: ({ bytes, fraction }) =>
+ *     Console.log(Option.match(fraction, { onNone: () => `${bytes} bytes`, onSome: (f) => `${Math.round(f * 100)} %` }))
+ * })
  * ```
  *
  * @since 0.1.0
@@ -220,9 +296,10 @@ export const uploadTaskWithStreamedRequest = (
  */
 export const upload = (
   urlOrRequest: URLOrRequest,
-  body: UploadBody
+  body: UploadBody,
+  options?: UploadOptions
 ): Effect.Effect<DataResult, URLError, URLSession> =>
-  Effect.flatMap(URLSession, (session) => session.upload(urlOrRequest, body))
+  Effect.flatMap(URLSession, (session) => session.upload(urlOrRequest, body, options))
 
 /**
  * Creates a suspended download task in the current session.
@@ -231,9 +308,10 @@ export const upload = (
  * @category accessors
  */
 export const downloadTask = (
-  urlOrRequest: URLOrRequest
+  urlOrRequest: URLOrRequest,
+  options?: URLRequest.Options
 ): Effect.Effect<URLSessionDownloadTask, never, URLSession> =>
-  Effect.flatMap(URLSession, (session) => session.downloadTask(urlOrRequest))
+  Effect.flatMap(URLSession, (session) => session.downloadTask(urlOrRequest, options))
 
 /**
  * Creates a suspended download task that goes on from resume data. The value is checked as
@@ -253,14 +331,34 @@ export const downloadTaskWithResumeData = (
  * `location` is `to`; without, `location` is a temporary file that exists until the current
  * scope closes (Apple: "move it before your handler returns"). HTTP error statuses download
  * their body too; the response tells. Interrupting the calling fiber cancels the download
- * and leaves no file.
+ * and leaves no file, unless `resumable`.
+ *
+ * With `resumable: true` (and `to`), an interrupted download, or one that fails with resume
+ * data, keeps its partial file in the session's directory (never beside `to`) and a record of
+ * its resume data, made durable every 8 MiB or 2 s while it runs (so even a process killed
+ * outright can go on); the next resumable `download` of the same URL to the same `to`, in this
+ * process or another, goes on from it with `Range` / `If-Range`, by the rules of resume data
+ * (a changed resource starts again). A record held by a download still running in another
+ * process is left to it: the new one starts afresh. Records nobody comes back for are removed,
+ * with their partial files, after 7 days (`URLSESSION_RESUMABLE_RETENTION_MILLIS`). A
+ * background session refuses `resumable` (a defect): its daemon already carries downloads on.
+ *
+ * With `progress`, the handler is told the bytes written in a fiber of its own (latest value
+ * first: it never slows the download), the complete value last, before `download` returns.
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Console, Effect } from "effect"
  * import { URLSession } from "@urlsession/core"
  *
  * const saved = URLSession.download("http://127.0.0.1:8080/big.iso", { to: "/tmp/big.iso" })
+ *
+ * // Ctrl-C, a timeout or a lost race keeps what arrived; running it again goes on from there.
+ * const resumable = URLSession.download("http://127.0.0.1:8080/big.iso", {
+ *   to: "/tmp/big.iso",
+ *   resumable: true,
+ *   progress: ({ bytes }) => Console.log(`${bytes} bytes`)
+ * })
  * ```
  *
  * @since 0.1.0
@@ -315,14 +413,103 @@ export const retryDownload: {
   }))
 
 /**
+ * Retries an effect whose failures are transient: a `URLError` that `URLError.isTransient`
+ * accepts (a timeout, a connection refused or lost, …), or a `StatusCodeError` (from
+ * `DataResult.filterStatusOk`) of status 408, 429, 500, 502, 503 or 504, the statuses
+ * `HttpClient.retryTransient` and `curl --retry` retry. `while` adds failures of the caller's
+ * own. Tries `times` more times (default 3) on `schedule` (default: exponential from 100 ms,
+ * jittered). Put it after `filterStatusOk`, and before reading the body when a body may be
+ * cut off.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { DataResult, URLSession } from "@urlsession/core"
+ *
+ * const User = Schema.Struct({ id: Schema.Number, name: Schema.String })
+ *
+ * const user = URLSession.data("https://api.example.com/users/7").pipe(
+ *   Effect.flatMap(DataResult.filterStatusOk),
+ *   URLSession.retryTransient({ times: 5 }),
+ *   Effect.flatMap(DataResult.schemaJson(User))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const retryTransient: {
+  <E, B = unknown, R2 = never>(
+    options?: RetryTransientOptions<NoInfer<E>, B, R2>
+  ): <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | R2>
+  <A, E, R, B = unknown, R2 = never>(
+    self: Effect.Effect<A, E, R>,
+    options?: RetryTransientOptions<E, B, R2>
+  ): Effect.Effect<A, E, R | R2>
+} = dual(
+  (args) => Effect.isEffect(args[0]),
+  <A, E, R, B, R2>(
+    self: Effect.Effect<A, E, R>,
+    options?: RetryTransientOptions<E, B, R2>
+  ): Effect.Effect<A, E, R | R2> =>
+  {
+    const schedule: Schedule.Schedule<unknown, E, R2> = options?.schedule ?? defaultRetrySchedule
+    return Effect.retry(self, {
+      schedule,
+      times: options?.times ?? 3,
+      while: (error: E) => isTransientFailure(error) || (options?.while?.(error) ?? false)
+    })
+  }
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryTransientOptions<E, B, R2> {
+  /** How many more tries at most. Default: 3. */
+  readonly times?: number | undefined
+  /** When to try again. Default: exponential from 100 ms, jittered. */
+  readonly schedule?: Schedule.Schedule<B, E, R2> | undefined
+  /** Failures of the caller's own to retry as well. */
+  readonly while?: ((error: E) => boolean) | undefined
+}
+
+const defaultRetrySchedule = Schedule.jittered(Schedule.exponential("100 millis"))
+
+const transientStatuses: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504])
+
+const isTransientFailure = (error: unknown): boolean =>
+  isURLError(error)
+    ? isTransient(error)
+    : error instanceof StatusCodeError && transientStatuses.has(error.response.statusCode)
+
+/**
  * Loads a URL into memory: creates a data task, resumes it and waits for
- * `{ data, response }`. Interrupting the calling fiber cancels the task.
+ * `{ data, response }`. Interrupting the calling fiber cancels the task. HTTP error
+ * statuses are responses, as in Apple's API: `DataResult.filterStatusOk` turns them into
+ * failures.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { DataResult, URLSession } from "@urlsession/core"
+ *
+ * const created = URLSession.data("https://api.example.com/v1/users", {
+ *   method: "POST",
+ *   json: { name: "Ada" },
+ *   query: { notify: false }
+ * }).pipe(Effect.flatMap(DataResult.filterStatusOk), Effect.flatMap(DataResult.json))
+ * ```
  *
  * @since 0.1.0
  * @category accessors
  */
-export const data = (urlOrRequest: URLOrRequest): Effect.Effect<DataResult, URLError, URLSession> =>
-  resumeAndAwait(dataTask(urlOrRequest))
+export const data = (
+  urlOrRequest: URLOrRequest,
+  options?: URLRequest.Options
+): Effect.Effect<DataResult, URLError, URLSession> =>
+  Effect.flatMap(URLSession, (session) => session.data(urlOrRequest, options))
 
 /**
  * Loads a URL as a stream: succeeds with the response head once it arrives, with the body
@@ -332,9 +519,10 @@ export const data = (urlOrRequest: URLOrRequest): Effect.Effect<DataResult, URLE
  * @category accessors
  */
 export const bytes = (
-  urlOrRequest: URLOrRequest
+  urlOrRequest: URLOrRequest,
+  options?: URLRequest.Options
 ): Effect.Effect<StreamedResponse, URLError, URLSession | Scope.Scope> =>
-  Effect.flatMap(URLSession, (session) => session.bytes(urlOrRequest))
+  Effect.flatMap(URLSession, (session) => session.bytes(urlOrRequest, options))
 
 /**
  * Invalidates the current session once its running tasks have finished.

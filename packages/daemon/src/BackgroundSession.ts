@@ -55,7 +55,9 @@ export interface Options {
 
 /**
  * A background session for `configuration` (made by `URLSessionConfiguration.background`).
- * Building it fails with `BackgroundSessionInUseByAnotherProcess` (-996) when another layer
+ * Building it fails with `InvalidConfiguration` for a configuration that
+ * `URLSessionConfiguration.validate` refuses (an identifier that `isValidIdentifier` refuses,
+ * a negative timeout…), before the daemon is asked for anything; with `BackgroundSessionInUseByAnotherProcess` (-996) when another layer
  * holds the identifier, with `CannotConnectToHost` when the daemon does not answer within
  * 10 seconds of being started (the message names its log, `daemon.log` in the state
  * directory) or speaks another protocol version, and with `CannotCreateFile` when the state
@@ -80,7 +82,8 @@ export interface Options {
 export const layer: (
   configuration: URLSessionConfiguration.URLSessionConfiguration,
   options?: Options
-) => Layer.Layer<URLSession.URLSession, URLError.URLError> = internal.layer
+) => Layer.Layer<URLSession.URLSession, URLError.URLError | URLSessionConfiguration.InvalidConfiguration> =
+  internal.layer
 
 /**
  * Hands over a task's stored events, and a download's file with them: the daemon deletes

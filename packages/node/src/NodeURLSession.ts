@@ -3,29 +3,30 @@
  *
  * @since 0.1.0
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as Config from "effect/Config"
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Layer from "effect/Layer"
 import * as URLError from "@urlsession/core/URLError"
 import * as URLSession from "@urlsession/core/URLSession"
 import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
-import * as URLSessionHttpClient from "@urlsession/core/URLSessionHttpClient"
 import type * as URLSessionDelegate from "@urlsession/core/URLSessionDelegate"
+import * as URLSessionHttpClient from "@urlsession/core/URLSessionHttpClient"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { lookup } from "mime-types"
 import type { LookupFunction } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as tls from "node:tls"
-import { lookup } from "mime-types"
 import { Agent } from "undici"
 import * as Connector from "./internal/connector.js"
 import { fileProtocol } from "./internal/fileProtocol.js"
 import * as HttpProtocol from "./internal/httpProtocol.js"
 import * as PrivateDirectory from "./internal/privateDirectory.js"
+import { UndiciDispatcher } from "./UndiciDispatcher.js"
 
 /**
  * What a Node session can take beyond its configuration.
@@ -42,7 +43,8 @@ export interface Options {
    * made 0700 if missing, and refused unless it is a directory (not a link) of this user
    * that nobody else can write to. */
   readonly downloadsDirectory?: string
-  /** Resolves host names instead of the operating system's resolver (`dns.lookup`). */
+  /** Resolves host names instead of the operating system's resolver (`dns.lookup`). Not with
+   * a dispatcher of your own (`UndiciDispatcher`): give it to that dispatcher instead. */
   readonly lookup?: LookupFunction
 }
 
@@ -55,7 +57,7 @@ interface BackgroundSessionModule {
   readonly layer: (
     configuration: URLSessionConfiguration.URLSessionConfiguration,
     options?: { readonly delegate?: URLSessionDelegate.URLSessionDelegate | undefined }
-  ) => Layer.Layer<URLSession.URLSession, URLError.URLError>
+  ) => Layer.Layer<URLSession.URLSession, URLError.URLError | URLSessionConfiguration.InvalidConfiguration>
 }
 
 // A variable, so that the type checker does not look for the package either.
@@ -75,16 +77,27 @@ const loadBackgroundSession: Effect.Effect<BackgroundSessionModule> = Effect.try
   )
 )
 
-// Checked here: a configuration is an interface, which a value made without `background`
-// can implement.
-const checkIdentifier = (configuration: URLSessionConfiguration.URLSessionConfiguration): Effect.Effect<void> =>
-  Option.isSome(configuration.identifier) && !URLSessionConfiguration.isValidIdentifier(configuration.identifier.value)
-    ? Effect.dieMessage(
-      `NodeURLSession.layer: the session identifier ${
-        JSON.stringify(configuration.identifier.value)
-      } is not valid: it must be 1 to 255 letters, digits, ".", "_" or "-", not starting with "."`
-    )
-    : Effect.void
+// What a dispatcher of the user's own cannot honour: the session's pool would have applied
+// it, and nothing else will.
+const dispatcherProblems = (
+  configuration: URLSessionConfiguration.URLSessionConfiguration,
+  options: Options | undefined
+): ReadonlyArray<URLSessionConfiguration.Problem> => [
+  ...(configuration.trustedCertificates.length > 0
+    ? [{
+      field: "trustedCertificates",
+      value: `${configuration.trustedCertificates.length} certificate(s)`,
+      reason: "a dispatcher of your own (UndiciDispatcher) verifies servers itself: give it connect: { ca } instead"
+    }]
+    : []),
+  ...(options?.lookup !== undefined
+    ? [{
+      field: "lookup",
+      value: options.lookup.name === "" ? "a function" : `the function ${options.lookup.name}`,
+      reason: "a dispatcher of your own (UndiciDispatcher) resolves names itself: give it connect: { lookup } instead"
+    }]
+    : [])
+]
 
 /**
  * A session over one undici `Agent` built from the configuration, downloading to a
@@ -92,6 +105,16 @@ const checkIdentifier = (configuration: URLSessionConfiguration.URLSessionConfig
  * `httpMaximumConnectionsPerHost` connections per origin, kept alive between requests, and
  * trusting the configuration's `trustedCertificates` on top of Node's root certificates.
  * Closing the layer cancels every task, invalidates the session and closes its connections.
+ *
+ * It takes `URLSessionConfiguration.default` when given nothing, a configuration, or the
+ * fields to change in the default one (`layer({ timeoutIntervalForRequest: "5 seconds" })`).
+ *
+ * Two services replace what it would make for itself when the environment has them, and
+ * the layer requires neither: an `UndiciDispatcher` is sent through instead of the session's
+ * own `Agent` (and is not closed with the layer; see `UndiciDispatcher` for the fields it
+ * takes over), and `@effect/platform`'s `FileSystem` serves uploads from files and moves
+ * downloads, instead of `NodeFileSystem`. Partial download files are opened by Node's `fs`
+ * directly, whatever the `FileSystem`: without following links, which the service cannot say.
  *
  * A background configuration (`URLSessionConfiguration.background(identifier)`) gives a
  * session whose tasks the per-user daemon `urlsessiond` carries out, from the package
@@ -109,13 +132,16 @@ const checkIdentifier = (configuration: URLSessionConfiguration.URLSessionConfig
  * are opened without following links: a link in a partial file's place fails its task with
  * `CannotOpenFile`.
  *
- * Building the layer fails with a `URLError` for what the environment causes, which a
- * program can catch and report: a downloads directory that cannot be made or is not private
- * fails it with `CannotCreateFile` (-3000); a background session's identifier held by
- * another layer, in this process or another, with `BackgroundSessionInUseByAnotherProcess`
- * (-996). It dies, with a message naming the mistake, for a programming error, which no
- * retry or fallback can mend: an identifier that `URLSessionConfiguration.isValidIdentifier`
- * refuses, or a background configuration without `@urlsession/daemon` installed.
+ * Building the layer fails with `InvalidConfiguration` for a configuration that breaks a
+ * rule of `URLSessionConfiguration.validate` (an identifier that `isValidIdentifier`
+ * refuses, `httpMaximumConnectionsPerHost: 0`, a negative timeout…), naming every field at
+ * fault, or that a dispatcher of the user's own cannot honour; nothing is made on disk then.
+ * It fails with a `URLError` for what the environment causes, which a program can catch and
+ * report: a downloads directory that cannot be made or is not private fails it with
+ * `CannotCreateFile` (-3000); a background session's identifier held by another layer, in
+ * this process or another, with `BackgroundSessionInUseByAnotherProcess` (-996). It dies,
+ * with a message saying what to install, for a background configuration without
+ * `@urlsession/daemon` installed.
  *
  * @example
  * ```ts
@@ -126,32 +152,42 @@ const checkIdentifier = (configuration: URLSessionConfiguration.URLSessionConfig
  * URLSession.data("http://127.0.0.1:8080/").pipe(
  *   Effect.provide(NodeURLSession.layer(URLSessionConfiguration.ephemeral))
  * )
+ *
+ * URLSession.data("http://127.0.0.1:8080/").pipe(
+ *   Effect.provide(NodeURLSession.layer({ timeoutIntervalForRequest: "5 seconds" }))
+ * )
  * ```
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
-  configuration: URLSessionConfiguration.URLSessionConfiguration,
+  configuration?: URLSessionConfiguration.Input,
   options?: Options
-): Layer.Layer<URLSession.URLSession, URLError.URLError> =>
-  URLSessionConfiguration.isBackground(configuration)
+): Layer.Layer<URLSession.URLSession, URLError.URLError | URLSessionConfiguration.InvalidConfiguration> => {
+  const resolved = URLSessionConfiguration.fromInput(configuration)
+  return URLSessionConfiguration.isBackground(resolved)
     ? Layer.unwrapEffect(
       Effect.zipRight(
-        checkIdentifier(configuration),
-        Effect.map(loadBackgroundSession, (module) => module.layer(configuration, { delegate: options?.delegate }))
+        URLSessionConfiguration.validate(resolved),
+        Effect.map(loadBackgroundSession, (module) => module.layer(resolved, { delegate: options?.delegate }))
       )
     )
-    : foregroundLayer(configuration, options)
+    : foregroundLayer(resolved, options)
+}
 
 const foregroundLayer = (
   configuration: URLSessionConfiguration.URLSessionConfiguration,
   options?: Options
-): Layer.Layer<URLSession.URLSession, URLError.URLError> =>
+): Layer.Layer<URLSession.URLSession, URLError.URLError | URLSessionConfiguration.InvalidConfiguration> =>
   Layer.scoped(
     URLSession.URLSession,
     Effect.gen(function*() {
-      yield* checkIdentifier(configuration)
+      const userDispatcher = yield* Effect.serviceOption(UndiciDispatcher)
+      yield* URLSessionConfiguration.validate(
+        configuration,
+        Option.isSome(userDispatcher) ? dispatcherProblems(configuration, options) : []
+      )
       // The levels of the downloads directory, outermost first, each held to the rule.
       const directories = options?.downloadsDirectory === undefined
         ? [yield* downloadsRoot, Option.getOrElse(configuration.identifier, () => "default")]
@@ -159,29 +195,19 @@ const foregroundLayer = (
       const paths = directories.map((_, level) => path.join(...directories.slice(0, level + 1)))
       const prepareDirectory = Effect.forEach(paths, PrivateDirectory.ensure, { discard: true })
       yield* Effect.mapError(prepareDirectory, unusableDirectory)
-      const connector = Connector.make({
-        ...(configuration.trustedCertificates.length > 0
-          ? { ca: [...tls.rootCertificates, ...configuration.trustedCertificates] }
-          : {}),
-        ...(options?.lookup === undefined ? {} : { lookup: options.lookup }),
-        // The session's own idle and resource timers govern every phase of a load, so
-        // undici's separate connect, headers and body timers are turned off.
-        timeout: 0
-      })
-      const agent = yield* Effect.acquireRelease(
-        Effect.sync(() =>
-          new Agent({
-            connections: configuration.httpMaximumConnectionsPerHost,
-            headersTimeout: 0,
-            bodyTimeout: 0,
-            connect: connector.connect
-          })
-        ),
-        (agent) => Effect.promise(() => agent.destroy())
+      const http = Option.isSome(userDispatcher)
+        // The user's dispatcher, left open on close; its connections are not the
+        // connector's, so no TLS alert is remembered for them.
+        ? HttpProtocol.make(userDispatcher.value, { alertBehind: () => undefined }, configuration)
+        : yield* ownPool(configuration, options)
+      const fileSystem = yield* Effect.serviceOption(FileSystem.FileSystem).pipe(
+        Effect.flatMap(Option.match({
+          onNone: () => Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer),
+          onSome: Effect.succeed
+        }))
       )
-      const fileSystem = yield* Effect.provide(FileSystem.FileSystem, NodeFileSystem.layer)
       return yield* URLSession.make(configuration, {
-        protocols: [HttpProtocol.make(agent, connector, configuration), fileProtocol],
+        protocols: [http, fileProtocol],
         delegate: options?.delegate,
         downloads: {
           fileSystem,
@@ -193,6 +219,35 @@ const foregroundLayer = (
       })
     })
   )
+
+// The session's own `Agent`, destroyed with the session.
+const ownPool = (
+  configuration: URLSessionConfiguration.URLSessionConfiguration,
+  options: Options | undefined
+) =>
+  Effect.gen(function*() {
+    const connector = Connector.make({
+      ...(configuration.trustedCertificates.length > 0
+        ? { ca: [...tls.rootCertificates, ...configuration.trustedCertificates] }
+        : {}),
+      ...(options?.lookup === undefined ? {} : { lookup: options.lookup }),
+      // The session's own idle and resource timers govern every phase of a load, so
+      // undici's separate connect, headers and body timers are turned off.
+      timeout: 0
+    })
+    const agent = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        new Agent({
+          connections: configuration.httpMaximumConnectionsPerHost,
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          connect: connector.connect
+        })
+      ),
+      (agent) => Effect.promise(() => agent.destroy())
+    )
+    return HttpProtocol.make(agent, connector, configuration)
+  })
 
 const mimeTypeOf = (file: string): Option.Option<string> => {
   const type = lookup(file)
@@ -226,8 +281,8 @@ const unusableDirectory = (error: PlatformError): URLError.URLError =>
 /**
  * `HttpClient.HttpClient` over a new session, and the session itself: {@link layer} with
  * `URLSessionHttpClient.layer` on top, so that `@effect/platform` `HttpClient` code runs
- * over the session's pool, timeouts and delegate. The configuration defaults to
- * `URLSessionConfiguration.default`.
+ * over the session's pool, timeouts and delegate. It takes what {@link layer} takes:
+ * nothing for `URLSessionConfiguration.default`, a configuration, or overrides.
  *
  * @example
  * ```ts
@@ -245,7 +300,9 @@ const unusableDirectory = (error: PlatformError): URLError.URLError =>
  * @category layers
  */
 export const layerHttpClient = (
-  configuration: URLSessionConfiguration.URLSessionConfiguration = URLSessionConfiguration.default,
+  configuration?: URLSessionConfiguration.Input,
   options?: Options
-): Layer.Layer<HttpClient.HttpClient | URLSession.URLSession, URLError.URLError> =>
-  Layer.provideMerge(URLSessionHttpClient.layer, layer(configuration, options))
+): Layer.Layer<
+  HttpClient.HttpClient | URLSession.URLSession,
+  URLError.URLError | URLSessionConfiguration.InvalidConfiguration
+> => Layer.provideMerge(URLSessionHttpClient.layer, layer(configuration, options))

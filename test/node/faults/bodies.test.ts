@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import { Effect, Stream } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { patterned, sha256, tempDirectory } from "../../fixtures/files.js"
@@ -17,10 +17,10 @@ const text = (data: Uint8Array) => new TextDecoder().decode(data)
 
 /** A session writing its downloads to `directory`, with a short idle timeout. */
 const session = (directory: string) =>
-  NodeURLSession.layer(
+  Layer.orDie(NodeURLSession.layer(
     URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({ timeoutIntervalForRequest: "2 seconds" })),
     { downloadsDirectory: directory }
-  )
+  ))
 
 /** A download's directory and a target beside it, both fresh. */
 const downloadPlaces = Effect.gen(function*() {

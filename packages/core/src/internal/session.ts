@@ -12,7 +12,7 @@ import type { URLProtocol } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
 import type { URLResponse } from "../URLResponse.js"
 import type { DownloadStorage } from "../DownloadStorage.js"
-import type { StreamedResponse, URLSession } from "../URLSession.js"
+import type { DownloadOptions, StreamedResponse, UploadOptions, URLSession } from "../URLSession.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
@@ -28,6 +28,8 @@ import { dataProtocol } from "./dataProtocol.js"
 import { resumeFrom } from "./resumeFrom.js"
 import { DownloadTask } from "./downloadTask.js"
 import * as DownloadFile from "./downloadFile.js"
+import * as ResumableDownload from "./resumableDownload.js"
+import * as TransferProgress from "./transferProgress.js"
 import { Admission, tasksPerConnection } from "./admission.js"
 import { EventHub } from "./eventHub.js"
 import * as Task from "./task.js"
@@ -106,15 +108,25 @@ export const make = (
         return Effect.succeed(task)
       })
 
-    const createTask = <A>(
+    // Every request a session method is given: the caller's options applied, then a relative
+    // URL resolved against the configuration's `baseURL`. It runs inside the method's effect,
+    // so that a body `JSON.stringify` cannot encode is a defect there, not a throw at the call.
+    const requestOf = (
       urlOrRequest: string | URL | URLRequest.URLRequest,
+      options: URLRequest.Options | undefined
+    ): URLRequest.URLRequest => {
+      const request = URLRequest.fromURLOrRequest(urlOrRequest, options)
+      return Option.isSome(configuration.baseURL) ? URLRequest.resolvedAgainst(request, configuration.baseURL.value) : request
+    }
+
+    const createTask = <A>(
+      request: URLRequest.URLRequest,
       delivery: (context: Task.TaskContext) => Task.Delivery<A>,
       options: Task.TaskOptions = {}
     ): Effect.Effect<Task.TaskHandle<A>> =>
       registerTask(
         options.adopted,
-        (taskIdentifier) =>
-          Task.make(environment, taskIdentifier, URLRequest.fromURLOrRequest(urlOrRequest), delivery, options)
+        (taskIdentifier) => Task.make(environment, taskIdentifier, request, delivery, options)
       )
 
     const announceInvalid = Effect.suspend(() => {
@@ -182,8 +194,8 @@ export const make = (
           new DownloadTask(environment, taskIdentifier, request, storage, resume, onHandedOver, { adopted }))
       })
 
-    const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
-      makeDownloadTask(URLRequest.fromURLOrRequest(urlOrRequest), Option.none())
+    const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest, options?: URLRequest.Options) =>
+      Effect.suspend(() => makeDownloadTask(requestOf(urlOrRequest, options), Option.none()))
 
     // The resume data is checked again, whatever made it: a plain object type-checks as
     // `ResumeData`, and its partial file's name, byte count and URL decide what is truncated,
@@ -223,31 +235,48 @@ export const make = (
 
     const download = (
       urlOrRequest: string | URL | URLRequest.URLRequest,
-      options?: { readonly to?: string | undefined }
+      options?: DownloadOptions
     ): Effect.Effect<DownloadResult, URLError.URLError, Scope.Scope> =>
       Effect.gen(function*() {
-        const request = URLRequest.fromURLOrRequest(urlOrRequest)
+        const request = requestOf(urlOrRequest, options)
         const resume = Option.filter(yield* FiberRef.get(resumeFrom), (resumeData) =>
           resumeData.originalURL === request.url)
-        // Resume data whose partial file is gone is no reason to fail: start again.
-        const task = yield* Option.match(resume, {
-          onNone: () => downloadTask(request),
-          onSome: (resumeData) =>
-            downloadTaskWithResumeData(resumeData).pipe(
-              Effect.catchAll(() => downloadTask(request))
-            )
-        })
-        // The file belongs to the caller's scope from the moment it exists: whatever happens
-        // next (an interruption, a failed move), it is removed when the scope closes.
-        const result = yield* Effect.uninterruptibleMask((restore) =>
-          Effect.gen(function*() {
-            yield* task.resume
-            const result = yield* restore(task.await)
-            yield* Effect.addFinalizer(() => Effect.ignore(storage!.fileSystem.remove(result.location)))
-            return result
+        if (storage === undefined) return yield* noStorage
+        const fileSystem = storage.fileSystem
+        const result = options?.resumable === true
+          ? yield* ResumableDownload.run({
+            storage,
+            url: request.url,
+            to: options.to ?? (yield* Effect.dieMessage("URLSession.download: `resumable` needs `to`")),
+            inProcess: resume,
+            start: { fresh: downloadTask(request), resuming: downloadTaskWithResumeData },
+            progress: options.progress
           })
-        )
-        const fileSystem = storage!.fileSystem
+          : yield* Effect.gen(function*() {
+            // Resume data whose partial file is gone is no reason to fail: start again.
+            const task = yield* Option.match(resume, {
+              onNone: () => downloadTask(request),
+              onSome: (resumeData) =>
+                downloadTaskWithResumeData(resumeData).pipe(
+                  Effect.catchAll(() => downloadTask(request))
+                )
+            })
+            // The file belongs to the caller's scope from the moment it exists: whatever
+            // happens next (an interruption, a failed move), it is removed when the scope closes.
+            return yield* TransferProgress.during(
+              task,
+              options?.progress,
+              TransferProgress.completeDownload,
+              Effect.uninterruptibleMask((restore) =>
+                Effect.gen(function*() {
+                  yield* task.resume
+                  const result = yield* restore(task.await)
+                  yield* Effect.addFinalizer(() => Effect.ignore(fileSystem.remove(result.location)))
+                  return result
+                })
+              )
+            )
+          })
         // Apple: the file exists while the code that received it runs: here, the scope.
         if (options?.to === undefined) return result
         yield* DownloadFile.moveAtomically(fileSystem, result.location, options.to).pipe(
@@ -263,35 +292,65 @@ export const make = (
         return { location: options.to, response: result.response }
       })
 
-    const dataTask = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
-      createTask<DataResult>(urlOrRequest, collectingDelivery)
+    const dataTask = (urlOrRequest: string | URL | URLRequest.URLRequest, options?: URLRequest.Options) =>
+      Effect.suspend(() => createTask<DataResult>(requestOf(urlOrRequest, options), collectingDelivery))
+
+    const data = (urlOrRequest: string | URL | URLRequest.URLRequest, options?: URLRequest.Options) =>
+      Task.resumeAndAwait(dataTask(urlOrRequest, options))
 
     // An upload is a POST unless the request names another method.
-    const uploadRequest = (urlOrRequest: string | URL | URLRequest.URLRequest) => {
-      const request = URLRequest.fromURLOrRequest(urlOrRequest)
+    const uploadRequest = (
+      urlOrRequest: string | URL | URLRequest.URLRequest,
+      options: URLRequest.CommonOptions | undefined
+    ) => {
+      const request = requestOf(urlOrRequest, options)
       return request.method === "GET" ? URLRequest.setMethod(request, "POST") : request
     }
 
-    const uploadTask = (urlOrRequest: string | URL | URLRequest.URLRequest, body: UploadBody$) =>
-      createTask<DataResult>(uploadRequest(urlOrRequest), collectingUploadDelivery, {
-        upload: UploadBody.fromBody(body)
-      })
+    const uploadTask = (
+      urlOrRequest: string | URL | URLRequest.URLRequest,
+      body: UploadBody$,
+      options?: URLRequest.CommonOptions
+    ) =>
+      Effect.suspend(() =>
+        createTask<DataResult>(uploadRequest(urlOrRequest, options), collectingUploadDelivery, {
+          upload: UploadBody.fromBody(body)
+        })
+      )
 
-    const uploadTaskWithStreamedRequest = (urlOrRequest: string | URL | URLRequest.URLRequest) =>
-      createTask<DataResult>(uploadRequest(urlOrRequest), collectingUploadDelivery, {
-        upload: { _tag: "Stream", stream: Option.none() }
-      })
+    const uploadTaskWithStreamedRequest = (
+      urlOrRequest: string | URL | URLRequest.URLRequest,
+      options?: URLRequest.CommonOptions
+    ) =>
+      Effect.suspend(() =>
+        createTask<DataResult>(uploadRequest(urlOrRequest, options), collectingUploadDelivery, {
+          upload: { _tag: "Stream", stream: Option.none() }
+        })
+      )
 
-    const upload = (urlOrRequest: string | URL | URLRequest.URLRequest, body: UploadBody$) =>
-      Task.resumeAndAwait(uploadTask(urlOrRequest, body))
+    const upload = (
+      urlOrRequest: string | URL | URLRequest.URLRequest,
+      body: UploadBody$,
+      options?: UploadOptions
+    ) =>
+      options?.progress === undefined
+        ? Task.resumeAndAwait(uploadTask(urlOrRequest, body, options))
+        : Effect.flatMap(uploadTask(urlOrRequest, body, options), (task) =>
+          TransferProgress.during(
+            task,
+            options.progress,
+            TransferProgress.completeUpload,
+            Task.resumeAndAwait(Effect.succeed(task))
+          ))
 
     const bytes = (
-      urlOrRequest: string | URL | URLRequest.URLRequest
+      urlOrRequest: string | URL | URLRequest.URLRequest,
+      options?: URLRequest.Options
     ): Effect.Effect<StreamedResponse, URLError.URLError, Scope.Scope> =>
       Effect.gen(function*() {
         const head = yield* Deferred.make<URLResponse, URLError.URLError>()
         const body = yield* Mailbox.make<Uint8Array, URLError.URLError>(streamedChunksAhead)
-        const task = yield* createTask<void>(urlOrRequest, () => ({
+        const task = yield* createTask<void>(requestOf(urlOrRequest, options), () => ({
           reportsData: true,
           onResponse: (response) => Deferred.succeed(head, response),
           onData: (chunk) => body.offer(chunk),
@@ -311,6 +370,7 @@ export const make = (
     return {
       configuration,
       dataTask,
+      data,
       uploadTask,
       uploadTaskWithStreamedRequest,
       upload,

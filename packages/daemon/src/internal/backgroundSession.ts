@@ -17,6 +17,7 @@ import type {
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -33,6 +34,15 @@ import { makeDataTask, ProxyDownloadTask, type ProxyTask, type Snapshot, type Ta
 import { SessionEvents } from "./sessionEvents.js"
 import { streamedResponse } from "./streamedResponse.js"
 import { configurationToWire, eventFromWire, isHTTP, requestFromWire, requestToWire } from "./wire.js"
+
+const transferProgress = (bytes: number, total: number): URLSession.TransferProgress => {
+  const totalBytes = total >= 0 ? Option.some(total) : Option.none()
+  return {
+    bytes,
+    totalBytes,
+    fraction: Option.map(totalBytes, (total) => total === 0 ? 1 : Math.min(1, bytes / total))
+  }
+}
 
 export interface Options {
   readonly delegate?: URLSessionDelegate | undefined
@@ -67,10 +77,8 @@ export const acknowledge = (task: { readonly taskIdentifier: number }): Effect.E
 
 
 // An upload is a POST unless the request names another method, as in any session.
-const uploadRequest = (urlOrRequest: URLSession.URLOrRequest) => {
-  const request = URLRequest.fromURLOrRequest(urlOrRequest)
-  return request.method === "GET" ? URLRequest.setMethod(request, "POST") : request
-}
+const uploadRequest = (request: URLRequest.URLRequest) =>
+  request.method === "GET" ? URLRequest.setMethod(request, "POST") : request
 
 const onlyFileUploads = "BackgroundSession: background sessions upload from a file only, as Apple's do: " +
   "pass { file: path } (bytes and streams cannot be handed to the daemon)"
@@ -78,18 +86,17 @@ const onlyFileUploads = "BackgroundSession: background sessions upload from a fi
 export const make = (
   configuration: URLSessionConfiguration.URLSessionConfiguration,
   options: Options = {}
-): Effect.Effect<URLSession.URLSession, URLError.URLError, Scope.Scope> =>
+): Effect.Effect<
+  URLSession.URLSession,
+  URLError.URLError | URLSessionConfiguration.InvalidConfiguration,
+  Scope.Scope
+> =>
   Effect.gen(function*() {
     if (Option.isNone(configuration.identifier)) {
       return yield* Effect.dieMessage("BackgroundSession.layer: the configuration is not a background one")
     }
     const identifier = configuration.identifier.value
-    if (!URLSessionConfiguration.isValidIdentifier(identifier)) {
-      return yield* Effect.dieMessage(
-        `BackgroundSession.layer: the session identifier ${JSON.stringify(identifier)} is not valid: ` +
-          `it must be 1 to 255 letters, digits, ".", "_" or "-", not starting with "."`
-      )
-    }
+    yield* URLSessionConfiguration.validate(configuration)
     const delegate = options.delegate ?? {}
     const stateDirectory = yield* launcher.resolveStateDirectory(options.stateDirectory)
     const events = new SessionEvents()
@@ -384,17 +391,46 @@ export const make = (
     const createOrRefuse = <K extends Kind>(kind: K, request: URLRequest.URLRequest, extra = {}) =>
       create(kind, request, extra).pipe(Effect.catchAll((error) => Effect.succeed(refuse(kind, request, error))))
 
-    const dataTask = (urlOrRequest: URLSession.URLOrRequest): Effect.Effect<URLSessionDataTask> =>
-      createOrRefuse("data", URLRequest.fromURLOrRequest(urlOrRequest))
+    // As in a foreground session: the caller's options, then the configuration's `baseURL`,
+    // resolved here so that the daemon is sent an absolute URL. A body stream cannot be
+    // handed to the daemon.
+    const requestOf = (
+      urlOrRequest: URLSession.URLOrRequest,
+      options: URLRequest.Options | undefined
+    ): Effect.Effect<URLRequest.URLRequest> =>
+      Effect.suspend(() => {
+        const request = URLRequest.fromURLOrRequest(urlOrRequest, options)
+        return Option.isSome(request.bodyStream)
+          ? Effect.dieMessage(onlyFileUploads)
+          : Effect.succeed(Option.match(configuration.baseURL, {
+            onNone: () => request,
+            onSome: (base) => URLRequest.resolvedAgainst(request, base)
+          }))
+      })
 
-    const uploadTask = (urlOrRequest: URLSession.URLOrRequest, body: UploadBody): Effect.Effect<URLSessionUploadTask> =>
+    const dataTask = (
+      urlOrRequest: URLSession.URLOrRequest,
+      options?: URLRequest.Options
+    ): Effect.Effect<URLSessionDataTask> =>
+      Effect.flatMap(requestOf(urlOrRequest, options), (request) => createOrRefuse("data", request))
+
+
+    const uploadTask = (
+      urlOrRequest: URLSession.URLOrRequest,
+      body: UploadBody,
+      options?: URLRequest.CommonOptions
+    ): Effect.Effect<URLSessionUploadTask> =>
       body instanceof Uint8Array || !("file" in body)
         ? Effect.dieMessage(onlyFileUploads)
         // The daemon runs elsewhere: a relative path would name another file there.
-        : createOrRefuse("upload", uploadRequest(urlOrRequest), { uploadFile: path.resolve(body.file) })
+        : Effect.flatMap(requestOf(urlOrRequest, options), (request) =>
+          createOrRefuse("upload", uploadRequest(request), { uploadFile: path.resolve(body.file) }))
 
-    const downloadTask = (urlOrRequest: URLSession.URLOrRequest): Effect.Effect<URLSessionDownloadTask> =>
-      createOrRefuse("download", URLRequest.fromURLOrRequest(urlOrRequest))
+    const downloadTask = (
+      urlOrRequest: URLSession.URLOrRequest,
+      options?: URLRequest.Options
+    ): Effect.Effect<URLSessionDownloadTask> =>
+      Effect.flatMap(requestOf(urlOrRequest, options), (request) => createOrRefuse("download", request))
 
     const downloadTaskWithResumeData = (given: ResumeData.ResumeData) =>
       Effect.flatMap(ResumeData.validate(given), (resumeData) =>
@@ -407,19 +443,72 @@ export const make = (
     const resumeAndAwait = <A>(task: URLSessionTask<A>) =>
       Effect.uninterruptibleMask((restore) => Effect.zipRight(task.resume, restore(task.await)))
 
+    // `progress` as a foreground session tells it: from the task's live progress events (the
+    // daemon sends them while the app is attached), latest value first so a slow handler
+    // never holds the events back, the complete value last, before the transfer's effect
+    // returns.
+    const withProgress = <A, E, R>(
+      task: URLSessionTask<unknown>,
+      report: ((progress: URLSession.TransferProgress) => Effect.Effect<void>) | undefined,
+      body: Effect.Effect<A, E, R>
+    ): Effect.Effect<A, E, R> =>
+      report === undefined ? body : Effect.gen(function*() {
+        const succeeded = yield* Deferred.make<void>()
+        let latest = transferProgress(0, -1)
+        const reporter = yield* task.events.pipe(
+          Stream.filterMap((event) => {
+            switch (event._tag) {
+              case "DidWriteData":
+                return Option.some(transferProgress(event.totalBytesWritten, event.totalBytesExpectedToWrite))
+              case "DidResumeAtOffset":
+                return Option.some(transferProgress(event.fileOffset, event.expectedTotalBytes))
+              case "DidSendBodyData":
+                return Option.some(transferProgress(event.totalBytesSent, event.totalBytesExpectedToSend))
+              default:
+                return Option.none()
+            }
+          }),
+          Stream.tap((progress) => Effect.sync(() => void (latest = progress))),
+          Stream.concat(Stream.fromEffect(Effect.map(Deferred.await(succeeded), () =>
+            transferProgress(
+              Option.getOrElse(latest.totalBytes, () => latest.bytes),
+              Option.getOrElse(latest.totalBytes, () => latest.bytes)
+            )))),
+          Stream.buffer({ capacity: 1, strategy: "sliding" }),
+          Stream.runForEach(report),
+          Effect.fork
+        )
+        return yield* body.pipe(
+          Effect.tap(() => Effect.zipRight(Deferred.succeed(succeeded, undefined), Fiber.join(reporter))),
+          Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(reporter))
+        )
+      })
+
+    // A data task acknowledges itself when its `LoadData` stream ends.
+    const data = (urlOrRequest: URLSession.URLOrRequest, options?: URLRequest.Options) =>
+      Effect.flatMap(dataTask(urlOrRequest, options), resumeAndAwait)
+
     // The response and body are in hand once `upload` returns: nothing is left to hand over.
-    const upload = (urlOrRequest: URLSession.URLOrRequest, body: UploadBody) =>
-      Effect.flatMap(uploadTask(urlOrRequest, body), (task) =>
-        Effect.tap(resumeAndAwait(task), () => Effect.ignore(acknowledgeTask(task.taskIdentifier))))
+    const upload = (urlOrRequest: URLSession.URLOrRequest, body: UploadBody, options?: URLSession.UploadOptions) =>
+      Effect.flatMap(uploadTask(urlOrRequest, body, options), (task) =>
+        Effect.tap(withProgress(task, options?.progress, resumeAndAwait(task)), () =>
+          Effect.ignore(acknowledgeTask(task.taskIdentifier))))
 
     const download = (
       urlOrRequest: URLSession.URLOrRequest,
       downloadOptions?: URLSession.DownloadOptions
     ): Effect.Effect<DownloadResult, URLError.URLError, Scope.Scope> =>
       Effect.gen(function*() {
-        const task = yield* downloadTask(urlOrRequest)
+        if (downloadOptions?.resumable === true) {
+          return yield* Effect.dieMessage(
+            "URLSession.download: `resumable` is for foreground sessions. A background session's daemon already " +
+              "carries a download on when the app stops waiting, and resumes it after failures: keep its " +
+              "`downloadTask` and find it again in `allTasks`"
+          )
+        }
+        const task = yield* downloadTask(urlOrRequest, downloadOptions)
         claimed.add(task.taskIdentifier)
-        const result = yield* resumeAndAwait(task)
+        const result = yield* withProgress(task, downloadOptions?.progress, resumeAndAwait(task))
         const to = downloadOptions?.to
         // Without `to` the file is the caller's until its scope closes (Apple: "move it
         // before your handler returns"); then the daemon removes it.
@@ -432,8 +521,8 @@ export const make = (
         return { location: to, response: result.response }
       })
 
-    const bytes = (urlOrRequest: URLSession.URLOrRequest) =>
-      Effect.flatMap(dataTask(urlOrRequest), (task) => streamedResponse(task, events.open))
+    const bytes = (urlOrRequest: URLSession.URLOrRequest, options?: URLRequest.Options) =>
+      Effect.flatMap(dataTask(urlOrRequest, options), (task) => streamedResponse(task, events.open))
 
     const invalidate = (cancel: boolean) =>
       Effect.suspend(() => {
@@ -459,6 +548,7 @@ export const make = (
     const session: BackgroundURLSession = {
       configuration,
       dataTask,
+      data,
       uploadTask,
       uploadTaskWithStreamedRequest: () => Effect.dieMessage(onlyFileUploads),
       upload,
@@ -478,4 +568,5 @@ export const make = (
 export const layer = (
   configuration: URLSessionConfiguration.URLSessionConfiguration,
   options?: Options
-): Layer.Layer<URLSession.URLSession, URLError.URLError> => Layer.scoped(URLSession.URLSession, make(configuration, options))
+): Layer.Layer<URLSession.URLSession, URLError.URLError | URLSessionConfiguration.InvalidConfiguration> =>
+  Layer.scoped(URLSession.URLSession, make(configuration, options))

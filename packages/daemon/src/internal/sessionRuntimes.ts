@@ -71,10 +71,14 @@ export const make = (options: {
           )
         )
         // Tasks running on the session of an earlier configuration go on there: it stays open.
+        // The app's BackgroundSession.layer validated the configuration: one that is not
+        // valid came from another client, and is told so as a URLError.
         const context = yield* Layer.buildWithScope(
           NodeURLSession.layer(foreground(identifier, configuration), { downloadsDirectory: partialDirectory }),
           scope
-        )
+        ).pipe(Effect.catchTag("InvalidConfiguration", (error) =>
+          Effect.fail(URLError.make("Unknown", { message: error.message, cause: error }))
+        ))
         const built: TransferSession = {
           identifier,
           configuration,

@@ -1,31 +1,33 @@
+import * as URLError from "@urlsession/core/URLError"
+import type { Client, URLProtocol } from "@urlsession/core/URLProtocol"
+import * as URLRequest from "@urlsession/core/URLRequest"
+import * as URLResponse from "@urlsession/core/URLResponse"
+import type { URLSessionConfiguration } from "@urlsession/core/URLSessionConfiguration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Option from "effect/Option"
-import type { Client, URLProtocol } from "@urlsession/core/URLProtocol"
 import { EventEmitter } from "node:events"
 import type { Readable } from "node:stream"
-import * as URLResponse from "@urlsession/core/URLResponse"
 import type { Dispatcher } from "undici"
-import * as URLError from "@urlsession/core/URLError"
-import type { URLSessionConfiguration } from "@urlsession/core/URLSessionConfiguration"
-import * as URLRequest from "@urlsession/core/URLRequest"
-import type { Connector } from "./connector.js"
 import * as BodyStream from "./bodyStream.js"
+import type { Connector } from "./connector.js"
 import * as ContentDecoding from "./contentDecoding.js"
 import { toURLError } from "./nodeErrors.js"
 import * as ReadableBody from "./readableBody.js"
 import * as ResponseHeadReader from "./responseHeadReader.js"
 
 /**
- * `http:` and `https:` over an undici dispatcher (the session's `Agent`).
+ * `http:` and `https:` over an undici dispatcher (the session's `Agent`, or the user's own;
+ * `alertBehind` finds the TLS alerts the session's connector remembered, if it made the
+ * connections).
  *
  * The body is read only when the task pulls, so a consumer that stops pulling leaves
  * undici's buffer full and undici stops reading the socket. Closing the task's scope destroys the body, which aborts the request.
  */
 export const make = (
   dispatcher: Dispatcher,
-  connector: Connector,
+  connector: Pick<Connector, "alertBehind">,
   configuration: URLSessionConfiguration
 ): URLProtocol => ({
   canInit: (url) => url.protocol === "http:" || url.protocol === "https:",
@@ -129,7 +131,11 @@ const requestBody = (
     return BodyStream.toReadable(Stream.fromIterable(pieces(bytes)), bytes.byteLength, client)
   }
   if (Option.isNone(request.bodyStream)) return Effect.succeed(null)
-  return BodyStream.toReadable(request.bodyStream.value, Option.getOrUndefined(URLRequest.contentLength(request)), client)
+  return BodyStream.toReadable(
+    request.bodyStream.value,
+    Option.getOrUndefined(URLRequest.contentLength(request)),
+    client
+  )
 }
 
 /**
