@@ -65,7 +65,8 @@ const runThisFile = (args: ReadonlyArray<string>, stateDirectory: string) =>
       process.execPath,
       ["--conditions=source", "--import", "tsx", fileURLToPath(import.meta.url), ...args],
       { env: { ...process.env, URLSESSION_STATE_DIRECTORY: stateDirectory } },
-      (error, stdout, stderr) => resume(error ? Effect.die(new Error(`${error.message}\n${stderr}`)) : Effect.succeed(stdout))
+      (error, stdout, stderr) =>
+        resume(error ? Effect.die(new Error(`${error.message}\n${stderr}`)) : Effect.succeed(stdout))
     )
   })
 

@@ -36,7 +36,10 @@ export const scenarios = {
   cutsOff: ScriptedURLProtocol.layer(ScriptedURLProtocol.respond({ body, cutAfter: 10 }), configuration)
 }
 
-export const testingWithoutNetwork = Effect.forEach(Object.entries(scenarios), ([name, session]) =>
-  Effect.flatMap(Effect.provide(greeting, session), (result) => Console.log(`  ${name}: ${result}`)))
+export const testingWithoutNetwork = Effect.forEach(
+  Object.entries(scenarios),
+  ([name, session]) =>
+    Effect.flatMap(Effect.provide(greeting, session), (result) => Console.log(`  ${name}: ${result}`))
+)
 
 if (import.meta.url === pathToFileURL(process.argv[1]!).href) await Effect.runPromise(testingWithoutNetwork)

@@ -55,7 +55,9 @@ export const uploads = (baseURL: string) =>
     fs.writeFileSync(file, content)
     const answer = JSON.parse(yield* uploadFile(`${baseURL}/upload`, file))
     const expected = createHash("sha256").update(content).digest("hex")
-    yield* Console.log(`  the server got ${answer.length} bytes, ${answer.sha256 === expected ? "identical" : "DIFFERENT"}`)
+    yield* Console.log(
+      `  the server got ${answer.length} bytes, ${answer.sha256 === expected ? "identical" : "DIFFERENT"}`
+    )
 
     const lines = Stream.range(1, 1000).pipe(Stream.map((n) => new TextEncoder().encode(`line ${n}\n`)))
     const streamed = yield* URLSession.upload(`${baseURL}/upload`, lines)

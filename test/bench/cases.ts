@@ -47,13 +47,16 @@ export interface Context {
 
 const MiB = 1024 * 1024
 
-const sizeText = (bytes: number) => bytes % (1024 * MiB) === 0 ? `${bytes / 1024 / MiB} GiB` : `${+(bytes / MiB).toFixed(1)} MiB`
+const sizeText = (bytes: number) =>
+  bytes % (1024 * MiB) === 0 ? `${bytes / 1024 / MiB} GiB` : `${+(bytes / MiB).toFixed(1)} MiB`
 
 const rowOf = (rows: ReadonlyArray<Row>, client: ClientName) => rows.find((row) => row.client === client)
 
 const unmeasured = (client: ClientName, row: Row | undefined): TargetResult => ({
   status: "unmeasured",
-  value: row === undefined ? `${client} not run` : `${client} ${row.status === "unavailable" ? row.note ?? "not available" : "failed"}`
+  value: row === undefined
+    ? `${client} not run`
+    : `${client} ${row.status === "unavailable" ? row.note ?? "not available" : "failed"}`
 })
 
 /** `subject`'s median is at least `factor` times `other`'s. */
@@ -229,7 +232,8 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
   const manyTasks: Case = {
     id: "4",
     title: "Many tasks at once",
-    what: `${manyJob.count} requests started together on one session (6 connections); ${manyRuns} runs after ${manyJob.warmup} warm-up requests`,
+    what:
+      `${manyJob.count} requests started together on one session (6 connections); ${manyRuns} runs after ${manyJob.warmup} warm-up requests`,
     metric: "req/s",
     columns: ["time", "rss"],
     reference: "undici.request",
@@ -252,7 +256,8 @@ export const cases = (settings: Settings, context: Context): ReadonlyArray<Case>
   const events: Case = {
     id: "5",
     title: "Event overhead (small GETs, concurrency 64)",
-    what: `urlsession with no subscriber, one per task, one per session; ${eventsRuns} runs × ${eventsJob.count} requests after ${eventsJob.warmup} warm-up`,
+    what:
+      `urlsession with no subscriber, one per task, one per session; ${eventsRuns} runs × ${eventsJob.count} requests after ${eventsJob.warmup} warm-up`,
     metric: "req/s",
     columns: ["latency"],
     reference: "urlsession",

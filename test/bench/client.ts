@@ -20,7 +20,9 @@ const describe = (error: unknown) => error instanceof Error ? error.stack ?? err
 
 const main = async () => {
   const commands = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-  if (!isClientName(name)) return send({ type: "failed", error: `unknown client ${JSON.stringify(name)} (case ${caseId})` })
+  if (!isClientName(name)) {
+    return send({ type: "failed", error: `unknown client ${JSON.stringify(name)} (case ${caseId})` })
+  }
   const client = await loadClient(name)
   try {
     const prepared = await prepare(client, JSON.parse(jobJSON) as Job)

@@ -37,8 +37,7 @@ export const caseReport = (
   targets: definition.targets.map((target) => ({ text: target.text, ...target.check(rows) }))
 })
 
-const figure = (value: number) =>
-  value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)
+const figure = (value: number) => value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)
 
 const mib = (bytes: number | null) => bytes === null ? "–" : (bytes / MiB).toFixed(1)
 
@@ -63,12 +62,16 @@ export const renderCase = (definition: Case, report: CaseReport): string => {
     `× ${report.reference}`,
     ...(definition.columns.includes("time") ? ["time s", "time min–max"] : []),
     ...(definition.columns.includes("latency") ? ["p50 ms", "p99 ms"] : []),
-    ...(definition.columns.includes("rss") || definition.columns.includes("time") ? ["RSS growth MiB", "peak RSS MiB"] : []),
+    ...(definition.columns.includes("rss") || definition.columns.includes("time")
+      ? ["RSS growth MiB", "peak RSS MiB"]
+      : []),
     "server CPU"
   ]
   const lines = report.rows.map((row) => {
     if (row.value === null || row.seconds === null) {
-      const note = row.status === "unavailable" ? row.note ?? "not available" : `FAILED: ${row.note?.split("\n")[0] ?? ""}`
+      const note = row.status === "unavailable"
+        ? row.note ?? "not available"
+        : `FAILED: ${row.note?.split("\n")[0] ?? ""}`
       return [row.client, note]
     }
     return [
@@ -101,7 +104,9 @@ export const renderCase = (definition: Case, report: CaseReport): string => {
   return [
     `Case ${report.id}: ${report.title}`,
     `  ${report.what}`,
-    `  ${report.seconds.toFixed(0)} s; load average ${report.loadAverage[0].toFixed(1)} → ${report.loadAverage[1].toFixed(1)}`,
+    `  ${report.seconds.toFixed(0)} s; load average ${report.loadAverage[0].toFixed(1)} → ${
+      report.loadAverage[1].toFixed(1)
+    }`,
     "",
     table[0] ?? "",
     table[1] ?? "",

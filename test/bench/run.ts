@@ -156,7 +156,9 @@ const measureCase = async (definition: Case, clients: ReadonlyArray<ClientName>,
         figures.push(`${state.client} FAILED`)
       }
     }
-    process.stderr.write(`  [case ${definition.id}] round ${round + 1}/${definition.runs} (${definition.metric}): ${figures.join(", ")}\n`)
+    process.stderr.write(
+      `  [case ${definition.id}] round ${round + 1}/${definition.runs} (${definition.metric}): ${figures.join(", ")}\n`
+    )
   }
   await Promise.all(live.map(async (state) => {
     if (state.failure !== null) return
@@ -190,7 +192,10 @@ const writeFile = (file: string, bytes: number) => {
 const revision = () => {
   try {
     const git = (...args: ReadonlyArray<string>) => execFileSync("git", args, { cwd: root, encoding: "utf8" }).trim()
-    return { commit: git("rev-parse", "--short", "HEAD"), packagesModified: git("status", "--porcelain", "--", "packages") !== "" }
+    return {
+      commit: git("rev-parse", "--short", "HEAD"),
+      packagesModified: git("status", "--porcelain", "--", "packages") !== ""
+    }
   } catch {
     return { commit: "unknown", packagesModified: false }
   }
@@ -258,7 +263,9 @@ const main = async () => {
   const [loadAtStart = 0] = os.loadavg()
   console.log(
     `load average at start: ${loadAtStart.toFixed(1)}${
-      loadAtStart > 1 ? " (something else is running: figures will be noisier; the clients take turns, so it falls on each alike)" : ""
+      loadAtStart > 1
+        ? " (something else is running: figures will be noisier; the clients take turns, so it falls on each alike)"
+        : ""
     }\n`
   )
 

@@ -9,7 +9,9 @@ const numberFrom = (name: string, fallback: number): number => {
   const text = process.env[name]
   if (text === undefined || text.trim() === "") return fallback
   const value = Number(text)
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${JSON.stringify(text)}`)
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new Error(`${name} must be a positive number, got ${JSON.stringify(text)}`)
+  }
   return value
 }
 

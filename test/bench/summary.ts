@@ -49,7 +49,11 @@ export interface Row {
   readonly serverCpuShare: number | null
 }
 
-const spread = (values: ReadonlyArray<number>): Spread => ({ median: median(values), min: min(values), max: max(values) })
+const spread = (values: ReadonlyArray<number>): Spread => ({
+  median: median(values),
+  min: min(values),
+  max: max(values)
+})
 
 const metricOf = (metric: Metric, run: Run) =>
   metric === "req/s" ? run.operations / run.seconds : run.bytes / 1e6 / run.seconds

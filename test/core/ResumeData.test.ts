@@ -65,18 +65,47 @@ const arbitraryResumeData: FastCheck.Arbitrary<ResumeData.ResumeData> = FastChec
 const hostileFieldText: FastCheck.Arbitrary<string> = FastCheck.oneof(
   FastCheck.jsonValue().map((value) => JSON.stringify(value)),
   FastCheck.constantFrom(
-    1e308, -1e308, -1, -2, 1.5, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, 0, "", null, true, [], {},
-    "../../etc/passwd", "CFNetworkDownload_../../x.tmp", "/tmp/CFNetworkDownload_0b9a2c5e-1f3d-4c8e-9a7b-2d6e5f4a3b21.tmp",
-    "file:///etc/passwd", "ftp://user:secret@example.com/", "javascript:alert(1)", "x".repeat(100_000),
-    { constructor: "x" }, { headers: { a: { b: "c" } } }
+    1e308,
+    -1e308,
+    -1,
+    -2,
+    1.5,
+    2 ** 53 + 2,
+    Number.MAX_SAFE_INTEGER,
+    0,
+    "",
+    null,
+    true,
+    [],
+    {},
+    "../../etc/passwd",
+    "CFNetworkDownload_../../x.tmp",
+    "/tmp/CFNetworkDownload_0b9a2c5e-1f3d-4c8e-9a7b-2d6e5f4a3b21.tmp",
+    "file:///etc/passwd",
+    "ftp://user:secret@example.com/",
+    "javascript:alert(1)",
+    "x".repeat(100_000),
+    { constructor: "x" },
+    { headers: { a: { b: "c" } } }
   ).map((value) => JSON.stringify(value)),
   FastCheck.constant("{\"__proto__\":{\"x\":1}}"),
   FastCheck.tuple(FastCheck.integer({ min: 1, max: 20_000 }), FastCheck.constantFrom(["[", "]"], ["{\"a\":", "}"]))
     .map(([depth, [open, close]]) => nested(depth, open!, close!))
 )
 
-const fieldNames = ["version", "originalURL", "url", "headers", "etag", "lastModified", "bytesReceived",
-  "expectedLength", "partialFile", "extra", "__proto__"] as const
+const fieldNames = [
+  "version",
+  "originalURL",
+  "url",
+  "headers",
+  "etag",
+  "lastModified",
+  "bytesReceived",
+  "expectedLength",
+  "partialFile",
+  "extra",
+  "__proto__"
+] as const
 
 describe("ResumeData", () => {
   it.prop("decode(encode(x)) is x", [arbitraryResumeData], ([resumeData]) => {
@@ -110,10 +139,14 @@ describe("ResumeData", () => {
     const { etag: _, ...withoutETag } = encodedFields(valid)
     expect(why("not base64!")).toBe("the resume data is not base64url")
     expect(why(Encoding.encodeBase64Url("{"))).toBe("the resume data is not JSON")
-    expect(why(encodeJSON(["http://127.0.0.1:1/file"]))).toBe("the resume data is not an object of resume data's fields")
+    expect(why(encodeJSON(["http://127.0.0.1:1/file"]))).toBe(
+      "the resume data is not an object of resume data's fields"
+    )
     expect(why(encodeJSON({ ...encodedFields(valid), partialFile: "../../etc/passwd" })))
       .toBe("the resume data has an invalid partialFile")
-    expect(why(encodeJSON({ ...encodedFields(valid), headers: { "X-A": 1 } }))).toBe("the resume data has an invalid headers.\"X-A\"")
+    expect(why(encodeJSON({ ...encodedFields(valid), headers: { "X-A": 1 } }))).toBe(
+      "the resume data has an invalid headers.\"X-A\""
+    )
     expect(why(encodeJSON({ ...encodedFields(valid), etag: "W/\"v1\"" }))).toBe("the resume data has an invalid etag")
     expect(why(encodeJSON({ ...withoutETag, version: undefined }))).toBe("the resume data has no field version")
     expect(why(encodeJSON({ ...encodedFields(valid), ["y".repeat(10_000)]: 1 })))
@@ -156,9 +189,14 @@ describe("ResumeData", () => {
     expect(why({ ...valid, headers: new Proxy({}, { ownKeys: throwing }) })).toBe("the resume data cannot be read")
   })
 
-  it.prop("any string fails or decodes, never dies", [FastCheck.string({ unit: "binary", maxLength: 500 })], ([text]) => {
-    outcomeOf(text)
-  }, fastCheck)
+  it.prop(
+    "any string fails or decodes, never dies",
+    [FastCheck.string({ unit: "binary", maxLength: 500 })],
+    ([text]) => {
+      outcomeOf(text)
+    },
+    fastCheck
+  )
 
   it.prop("any base64url fails or decodes, never dies", [FastCheck.uint8Array({ maxLength: 2000 })], ([bytes]) => {
     outcomeOf(Encoding.encodeBase64Url(bytes))
@@ -204,10 +242,12 @@ describe("ResumeData", () => {
 
 const encodedFields = (resumeData: ResumeData.ResumeData): Record<string, unknown> => {
   const encoded = Effect.runSync(ResumeData.encode(resumeData))
-  return JSON.parse(new TextDecoder().decode(Encoding.decodeBase64Url(encoded).pipe((either) => {
-    if (either._tag === "Left") throw new Error("encode made something decodeBase64Url refuses")
-    return either.right
-  })))
+  return JSON.parse(new TextDecoder().decode(
+    Encoding.decodeBase64Url(encoded).pipe((either) => {
+      if (either._tag === "Left") throw new Error("encode made something decodeBase64Url refuses")
+      return either.right
+    })
+  ))
 }
 
 /** The JSON text of `fields` with `field` set to the JSON text `text`, whatever it holds. */

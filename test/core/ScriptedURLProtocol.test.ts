@@ -87,7 +87,11 @@ describe("ScriptedURLProtocol", () => {
       const tags = Chunk.toArray(yield* Fiber.join(events)).map((event) => event._tag)
       expect(tags).toEqual(["DidReceiveResponse", "DidReceiveData", "DidReceiveData", "DidCompleteWithError"])
     }).pipe(Effect.provide(ScriptedURLProtocol.layer(
-      ScriptedURLProtocol.respond({ statusCode: 201, headers: { "Content-Type": "application/json" }, body: ["[1,", "2]"] })
+      ScriptedURLProtocol.respond({
+        statusCode: 201,
+        headers: { "Content-Type": "application/json" },
+        body: ["[1,", "2]"]
+      })
     ))))
 
   describe("router", () => {
@@ -191,7 +195,9 @@ describe("ScriptedURLProtocol", () => {
         expect(ScriptedURLProtocol.bodyText(post!)).toBe(`{"name":"Ada"}`)
       }).pipe(Effect.provide(ScriptedURLProtocol.layer(
         ScriptedURLProtocol.respond({ body: "ok" }),
-        URLSessionConfiguration.with(URLSessionConfiguration.default, { httpAdditionalHeaders: { "X-Client": "tests" } })
+        URLSessionConfiguration.with(URLSessionConfiguration.default, {
+          httpAdditionalHeaders: { "X-Client": "tests" }
+        })
       ))))
 
     it.effect("a stream body is read whole: recorded, given to the handler as bytes, reported as sent", () =>

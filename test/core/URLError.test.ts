@@ -4,22 +4,53 @@ import { Cause, Effect, Either, Option, Schema } from "effect"
 import * as util from "node:util"
 
 const table: ReadonlyArray<readonly [URLError.Code, number]> = [
-  ["Unknown", -1], ["Cancelled", -999], ["BadURL", -1000], ["TimedOut", -1001], ["UnsupportedURL", -1002],
-  ["CannotFindHost", -1003], ["CannotConnectToHost", -1004], ["NetworkConnectionLost", -1005],
-  ["DNSLookupFailed", -1006], ["HTTPTooManyRedirects", -1007], ["ResourceUnavailable", -1008],
-  ["NotConnectedToInternet", -1009], ["RedirectToNonExistentLocation", -1010], ["BadServerResponse", -1011],
-  ["UserCancelledAuthentication", -1012], ["UserAuthenticationRequired", -1013], ["ZeroByteResource", -1014],
-  ["CannotDecodeRawData", -1015], ["CannotDecodeContentData", -1016], ["CannotParseResponse", -1017],
-  ["AppTransportSecurityRequiresSecureConnection", -1022], ["FileDoesNotExist", -1100],
-  ["FileIsDirectory", -1101], ["NoPermissionsToReadFile", -1102], ["DataLengthExceedsMaximum", -1103],
-  ["SecureConnectionFailed", -1200], ["ServerCertificateHasBadDate", -1201], ["ServerCertificateUntrusted", -1202],
-  ["ServerCertificateHasUnknownRoot", -1203], ["ServerCertificateNotYetValid", -1204],
-  ["ClientCertificateRejected", -1205], ["ClientCertificateRequired", -1206], ["CannotLoadFromNetwork", -2000],
-  ["CannotCreateFile", -3000], ["CannotOpenFile", -3001], ["CannotCloseFile", -3002], ["CannotWriteToFile", -3003],
-  ["CannotRemoveFile", -3004], ["CannotMoveFile", -3005], ["DownloadDecodingFailedMidStream", -3006],
-  ["DownloadDecodingFailedToComplete", -3007], ["InternationalRoamingOff", -1018], ["CallIsActive", -1019],
-  ["DataNotAllowed", -1020], ["RequestBodyStreamExhausted", -1021],
-  ["BackgroundSessionRequiresSharedContainer", -995], ["BackgroundSessionInUseByAnotherProcess", -996],
+  ["Unknown", -1],
+  ["Cancelled", -999],
+  ["BadURL", -1000],
+  ["TimedOut", -1001],
+  ["UnsupportedURL", -1002],
+  ["CannotFindHost", -1003],
+  ["CannotConnectToHost", -1004],
+  ["NetworkConnectionLost", -1005],
+  ["DNSLookupFailed", -1006],
+  ["HTTPTooManyRedirects", -1007],
+  ["ResourceUnavailable", -1008],
+  ["NotConnectedToInternet", -1009],
+  ["RedirectToNonExistentLocation", -1010],
+  ["BadServerResponse", -1011],
+  ["UserCancelledAuthentication", -1012],
+  ["UserAuthenticationRequired", -1013],
+  ["ZeroByteResource", -1014],
+  ["CannotDecodeRawData", -1015],
+  ["CannotDecodeContentData", -1016],
+  ["CannotParseResponse", -1017],
+  ["AppTransportSecurityRequiresSecureConnection", -1022],
+  ["FileDoesNotExist", -1100],
+  ["FileIsDirectory", -1101],
+  ["NoPermissionsToReadFile", -1102],
+  ["DataLengthExceedsMaximum", -1103],
+  ["SecureConnectionFailed", -1200],
+  ["ServerCertificateHasBadDate", -1201],
+  ["ServerCertificateUntrusted", -1202],
+  ["ServerCertificateHasUnknownRoot", -1203],
+  ["ServerCertificateNotYetValid", -1204],
+  ["ClientCertificateRejected", -1205],
+  ["ClientCertificateRequired", -1206],
+  ["CannotLoadFromNetwork", -2000],
+  ["CannotCreateFile", -3000],
+  ["CannotOpenFile", -3001],
+  ["CannotCloseFile", -3002],
+  ["CannotWriteToFile", -3003],
+  ["CannotRemoveFile", -3004],
+  ["CannotMoveFile", -3005],
+  ["DownloadDecodingFailedMidStream", -3006],
+  ["DownloadDecodingFailedToComplete", -3007],
+  ["InternationalRoamingOff", -1018],
+  ["CallIsActive", -1019],
+  ["DataNotAllowed", -1020],
+  ["RequestBodyStreamExhausted", -1021],
+  ["BackgroundSessionRequiresSharedContainer", -995],
+  ["BackgroundSessionInUseByAnotherProcess", -996],
   ["BackgroundSessionWasDisconnected", -997]
 ]
 
@@ -119,7 +150,8 @@ describe("URLError", () => {
 
   describe("String(error)", () => {
     const error = URLError.make("NetworkConnectionLost", { failingURL: "http://127.0.0.1:1/x" })
-    const expected = "URLError [NetworkConnectionLost -1005]: The connection was lost while loading http://127.0.0.1:1/x"
+    const expected =
+      "URLError [NetworkConnectionLost -1005]: The connection was lost while loading http://127.0.0.1:1/x"
 
     it("shows the name, the code and its raw value, and the message", () => {
       expect(String(error)).toBe(expected)
@@ -197,7 +229,9 @@ describe("URLError", () => {
   it.effect("catchCode recovers from one code and lets the others through", () =>
     Effect.gen(function*() {
       const failing = (code: URLError.Code) => Effect.fail(URLError.make(code))
-      const recovered = yield* failing("TimedOut").pipe(URLError.catchCode("TimedOut", (error) => Effect.succeed(error.errorCode)))
+      const recovered = yield* failing("TimedOut").pipe(
+        URLError.catchCode("TimedOut", (error) => Effect.succeed(error.errorCode))
+      )
       expect(recovered).toBe(-1001)
       const passed = yield* failing("Cancelled").pipe(
         URLError.catchCode("TimedOut", () => Effect.succeed("recovered")),

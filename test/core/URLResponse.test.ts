@@ -23,8 +23,10 @@ describe("HTTPURLResponse", () => {
 
   it("suggestedFilename: Content-Disposition, then the URL's last segment, then Unknown", () => {
     expect(head({ "content-disposition": "attachment; filename=\"a b.txt\"" }).suggestedFilename).toBe("a b.txt")
-    expect(head({ "content-disposition": "attachment; filename*=UTF-8''na%C3%AFve.txt; filename=naive.txt" })
-      .suggestedFilename).toBe("naïve.txt")
+    expect(
+      head({ "content-disposition": "attachment; filename*=UTF-8''na%C3%AFve.txt; filename=naive.txt" })
+        .suggestedFilename
+    ).toBe("naïve.txt")
     expect(head({ "content-disposition": "attachment; filename=\"../../etc/passwd\"" }).suggestedFilename).toBe(
       "passwd"
     )

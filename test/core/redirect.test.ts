@@ -35,7 +35,8 @@ const follow = (request: URLRequest.URLRequest, statusCode: number, location: st
 
 const followedURL = (from: string, location: string): string | undefined =>
   Option.getOrUndefined(
-    Option.map(redirectRequest(URLRequest.make(from), new URL(from), redirect(302, location, from)), (next) => next.url.href)
+    Option.map(redirectRequest(URLRequest.make(from), new URL(from), redirect(302, location, from)), (next) =>
+      next.url.href)
   )
 
 describe("redirect rules", () => {
@@ -46,7 +47,9 @@ describe("redirect rules", () => {
   })
 
   it.each([300, 304, 200, 201, 399, 404])("%s is an answer, not a redirect, even with a Location", (status) => {
-    expect(redirectRequest(URLRequest.make("http://a.example/"), new URL("http://a.example/"), redirect(status, "/final")))
+    expect(
+      redirectRequest(URLRequest.make("http://a.example/"), new URL("http://a.example/"), redirect(status, "/final"))
+    )
       .toEqual(Option.none())
   })
 
@@ -73,7 +76,10 @@ describe("redirect rules", () => {
   })
 
   it("303 keeps a HEAD as it is", () => {
-    const head = URLRequest.make("http://a.example/dir/page").pipe(URLRequest.setMethod("HEAD"), URLRequest.setHeader("Accept", "*/*"))
+    const head = URLRequest.make("http://a.example/dir/page").pipe(
+      URLRequest.setMethod("HEAD"),
+      URLRequest.setHeader("Accept", "*/*")
+    )
     const { request } = follow(head, 303, "/final")
     expect(request.method).toBe("HEAD")
     expect(request.headers).toEqual({ Accept: "*/*" })
@@ -97,7 +103,9 @@ describe("redirect rules", () => {
   })
 
   it("Location is resolved against the current URL (RFC 3986), query kept as sent", () => {
-    expect(followedURL("http://a.example/dir/sub/from", "../other?a=1&b=%2F")).toBe("http://a.example/dir/other?a=1&b=%2F")
+    expect(followedURL("http://a.example/dir/sub/from", "../other?a=1&b=%2F")).toBe(
+      "http://a.example/dir/other?a=1&b=%2F"
+    )
     expect(followedURL("http://a.example/dir/page", "sibling")).toBe("http://a.example/dir/sibling")
     expect(followedURL("http://a.example/dir/page", "//b.example/relative")).toBe("http://b.example/relative")
     expect(followedURL("https://a.example/dir/page", "//b.example/relative")).toBe("https://b.example/relative")
@@ -106,7 +114,9 @@ describe("redirect rules", () => {
   })
 
   it("an absolute Location is taken as written: no default port is inserted", () => {
-    expect(followedURL("http://a.example:8080/", "https://secure.example/path?q=a%20b")).toBe("https://secure.example/path?q=a%20b")
+    expect(followedURL("http://a.example:8080/", "https://secure.example/path?q=a%20b")).toBe(
+      "https://secure.example/path?q=a%20b"
+    )
     expect(followedURL("http://a.example:8080/", "http://plain.example/p")).toBe("http://plain.example/p")
   })
 
@@ -201,7 +211,10 @@ describe("a request the delegate chose", () => {
   it("a URL that does not parse fails with BadURL", () => {
     const error = failure(checkChosen(previous, currentURL, chosen("not a url"), false))
     expect(error).toMatchObject({ code: "BadURL", failingURL: "not a url" })
-    expect(error).toHaveProperty("message", "The URL is not valid while loading not a url: the redirect is not a valid URL")
+    expect(error).toHaveProperty(
+      "message",
+      "The URL is not valid while loading not a url: the redirect is not a valid URL"
+    )
   })
 
   it("a URL of another scheme fails with UnsupportedURL", () => {

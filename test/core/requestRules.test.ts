@@ -28,7 +28,9 @@ describe("request rules", () => {
   it.effect("User-Agent is sent when the request has none; a request's own, in any case, wins", () =>
     Effect.gen(function*() {
       expect(yield* headersSent(get)).toEqual({ "User-Agent": "urlsession/0.1.0" })
-      expect(yield* headersSent(URLRequest.setHeader(get, "user-agent", "mine/1.0"))).toEqual({ "user-agent": "mine/1.0" })
+      expect(yield* headersSent(URLRequest.setHeader(get, "user-agent", "mine/1.0"))).toEqual({
+        "user-agent": "mine/1.0"
+      })
     }))
 
   it.effect("the session's additional fields go under the request's own, whose spelling wins", () =>
@@ -40,7 +42,9 @@ describe("request rules", () => {
 
   it.effect("the session's User-Agent wins over the default", () =>
     Effect.gen(function*() {
-      expect(yield* headersSent(get, { additional: { "User-Agent": "session/2.0" } })).toEqual({ "User-Agent": "session/2.0" })
+      expect(yield* headersSent(get, { additional: { "User-Agent": "session/2.0" } })).toEqual({
+        "User-Agent": "session/2.0"
+      })
     }))
 
   it.effect("once a redirect has left the original origin, the session's credentials are not sent", () =>
@@ -74,7 +78,10 @@ describe("request rules", () => {
     Effect.gen(function*() {
       const post = get.pipe(URLRequest.setMethod("POST"), URLRequest.setBody("a=1"))
       expect((yield* headersSent(post))["Content-Type"]).toBe("application/x-www-form-urlencoded")
-      const streamed = get.pipe(URLRequest.setMethod("POST"), URLRequest.setBodyStream(Stream.make(new Uint8Array([1]))))
+      const streamed = get.pipe(
+        URLRequest.setMethod("POST"),
+        URLRequest.setBodyStream(Stream.make(new Uint8Array([1])))
+      )
       expect((yield* headersSent(streamed))["Content-Type"]).toBe("application/x-www-form-urlencoded")
     }))
 
@@ -114,18 +121,24 @@ describe("request rules", () => {
       expect(Exit.isSuccess(exit)).toBe(true)
     }))
 
-  it.effect.each([
-    ["a value with CR LF", { "X-Test": "a\r\nInjected: yes" }, "X-Test"],
-    ["a value with LF", { "X-Test": "a\nb" }, "X-Test"],
-    ["a value with NUL", { "X-Test": "a\0b" }, "X-Test"],
-    ["a name with CR", { "X-\rTest": "a" }, "X-\rTest"]
-  ] as const)("a header field with %s fails with BadURL naming the field", ([, headers, name]) =>
+  it.effect.each(
+    [
+      ["a value with CR LF", { "X-Test": "a\r\nInjected: yes" }, "X-Test"],
+      ["a value with LF", { "X-Test": "a\nb" }, "X-Test"],
+      ["a value with NUL", { "X-Test": "a\0b" }, "X-Test"],
+      ["a name with CR", { "X-\rTest": "a" }, "X-\rTest"]
+    ] as const
+  )("a header field with %s fails with BadURL naming the field", ([, headers, name]) =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(prepare(URLRequest.setHeaders(get, headers), configuration(), { crossOrigin: false }))
+      const error = yield* Effect.flip(
+        prepare(URLRequest.setHeaders(get, headers), configuration(), { crossOrigin: false })
+      )
       expect(error.code).toBe("BadURL")
       expect(error.failingURL).toBe("http://a.example/")
       expect(error.message).toBe(
-        `The URL is not valid while loading http://a.example/: the header field ${JSON.stringify(name)} contains CR, LF or NUL`
+        `The URL is not valid while loading http://a.example/: the header field ${
+          JSON.stringify(name)
+        } contains CR, LF or NUL`
       )
     }))
 

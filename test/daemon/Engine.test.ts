@@ -15,7 +15,6 @@ import { configuration, takeThrough } from "./daemonProcess.js"
 
 const identifier = "com.example.sync"
 
-
 /** The engine over the state directory `directory` for the scope, with `settings` as its
  * environment variables. */
 const engineIn = (directory: string, settings: Record<string, string> = {}) =>
@@ -37,7 +36,6 @@ const attach = (engine: Engine.Engine, overrides: Partial<Protocol.WireConfigura
     yield* takeThrough(items, (item) => item._tag === "CaughtUp")
     return items
   })
-
 
 /** The stored events up to the task's completion. */
 const completion = (items: Queue.Queue<Protocol.AttachItem>) =>
@@ -108,52 +106,60 @@ describe("Engine", () => {
       expect(yield* upload(directory)).toMatchObject({ code: "FileIsDirectory" })
     })))
 
-  it.live("suspending a download keeps its partial file; resuming goes on from it with a Range", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const body = patterned(400_000)
-      const server = yield* stallingServer(body)
-      const { engine } = yield* fresh()
-      const items = yield* attach(engine)
-      yield* engine.createTask(identifier, { requestId: "r1", kind: "download", request: get(`${server.url}/s`) })
-      yield* engine.resume(identifier, 1)
-      yield* until(engine, 1, (task) => task.countOfBytesReceived === body.length / 2)
-      expect(yield* engine.suspend(identifier, 1)).toMatchObject({ state: "suspended" })
-      yield* engine.resume(identifier, 1)
-      const [finished] = yield* completion(items)
-      if (finished?._tag !== "DidFinishDownloadingTo") throw new Error("not a finished download")
-      expect(sha256(fs.readFileSync(finished.location))).toBe(sha256(body))
-      expect(server.ranges()).toEqual([undefined, `bytes=${body.length / 2}-`])
-    })), { timeout: 30_000 })
+  it.live(
+    "suspending a download keeps its partial file; resuming goes on from it with a Range",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const body = patterned(400_000)
+        const server = yield* stallingServer(body)
+        const { engine } = yield* fresh()
+        const items = yield* attach(engine)
+        yield* engine.createTask(identifier, { requestId: "r1", kind: "download", request: get(`${server.url}/s`) })
+        yield* engine.resume(identifier, 1)
+        yield* until(engine, 1, (task) => task.countOfBytesReceived === body.length / 2)
+        expect(yield* engine.suspend(identifier, 1)).toMatchObject({ state: "suspended" })
+        yield* engine.resume(identifier, 1)
+        const [finished] = yield* completion(items)
+        if (finished?._tag !== "DidFinishDownloadingTo") throw new Error("not a finished download")
+        expect(sha256(fs.readFileSync(finished.location))).toBe(sha256(body))
+        expect(server.ranges()).toEqual([undefined, `bytes=${body.length / 2}-`])
+      })),
+    { timeout: 30_000 }
+  )
 
-  it.live("cancel by producing resume data stores Cancelled with it; a new task goes on from it", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const body = patterned(400_000)
-      const server = yield* stallingServer(body)
-      const { engine } = yield* fresh()
-      const items = yield* attach(engine)
-      yield* engine.createTask(identifier, { requestId: "r1", kind: "download", request: get(`${server.url}/c`) })
-      yield* engine.resume(identifier, 1)
-      yield* until(engine, 1, (task) => task.countOfBytesReceived === body.length / 2)
-      const resumeData = yield* engine.cancel(identifier, 1, true)
-      expect(Option.map(resumeData, (data) => data.bytesReceived)).toEqual(Option.some(body.length / 2))
-      const [cancelled] = yield* completion(items)
-      expect(cancelled).toMatchObject({
-        _tag: "DidCompleteWithError",
-        taskIdentifier: 1,
-        error: Option.some({ code: "Cancelled", resumeData: Option.getOrThrow(resumeData) })
-      })
-      yield* engine.createTask(identifier, {
-        requestId: "r2",
-        kind: "download",
-        request: get(`${server.url}/c`),
-        resumeData: Option.getOrThrow(resumeData)
-      })
-      yield* engine.resume(identifier, 2)
-      const [finished] = yield* completion(items)
-      if (finished?._tag !== "DidFinishDownloadingTo") throw new Error("not a finished download")
-      expect(sha256(fs.readFileSync(finished.location))).toBe(sha256(body))
-      expect(server.ranges()).toEqual([undefined, `bytes=${body.length / 2}-`])
-    })), { timeout: 30_000 })
+  it.live(
+    "cancel by producing resume data stores Cancelled with it; a new task goes on from it",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const body = patterned(400_000)
+        const server = yield* stallingServer(body)
+        const { engine } = yield* fresh()
+        const items = yield* attach(engine)
+        yield* engine.createTask(identifier, { requestId: "r1", kind: "download", request: get(`${server.url}/c`) })
+        yield* engine.resume(identifier, 1)
+        yield* until(engine, 1, (task) => task.countOfBytesReceived === body.length / 2)
+        const resumeData = yield* engine.cancel(identifier, 1, true)
+        expect(Option.map(resumeData, (data) => data.bytesReceived)).toEqual(Option.some(body.length / 2))
+        const [cancelled] = yield* completion(items)
+        expect(cancelled).toMatchObject({
+          _tag: "DidCompleteWithError",
+          taskIdentifier: 1,
+          error: Option.some({ code: "Cancelled", resumeData: Option.getOrThrow(resumeData) })
+        })
+        yield* engine.createTask(identifier, {
+          requestId: "r2",
+          kind: "download",
+          request: get(`${server.url}/c`),
+          resumeData: Option.getOrThrow(resumeData)
+        })
+        yield* engine.resume(identifier, 2)
+        const [finished] = yield* completion(items)
+        if (finished?._tag !== "DidFinishDownloadingTo") throw new Error("not a finished download")
+        expect(sha256(fs.readFileSync(finished.location))).toBe(sha256(body))
+        expect(server.ranges()).toEqual([undefined, `bytes=${body.length / 2}-`])
+      })),
+    { timeout: 30_000 }
+  )
 
   it.live("resume data whose partial file is gone is refused with CannotOpenFile", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -182,10 +188,17 @@ describe("Engine", () => {
       const port = yield* closedPort
       const { engine } = yield* fresh({ URLSESSION_RETRY_BASE_MILLIS: "20" })
       const items = yield* attach(engine, { timeoutIntervalForResourceMillis: 500 })
-      yield* engine.createTask(identifier, { requestId: "r1", kind: "download", request: get(`http://127.0.0.1:${port}/x`) })
+      yield* engine.createTask(identifier, {
+        requestId: "r1",
+        kind: "download",
+        request: get(`http://127.0.0.1:${port}/x`)
+      })
       yield* engine.resume(identifier, 1)
       const [failed] = yield* completion(items)
-      expect(failed).toMatchObject({ _tag: "DidCompleteWithError", error: Option.some({ code: "CannotConnectToHost" }) })
+      expect(failed).toMatchObject({
+        _tag: "DidCompleteWithError",
+        error: Option.some({ code: "CannotConnectToHost" })
+      })
       expect(yield* engine.allTasks(identifier)).toMatchObject([{ taskIdentifier: 1, state: "completed" }])
     })))
 
@@ -215,7 +228,13 @@ describe("Engine", () => {
       const directory = path.join(yield* tempDirectory, "state")
       yield* Effect.scoped(Effect.flatMap(engineIn(directory), attach))
       const stray = path.join(directory, "sessions", identifier, "finished", "9")
-      const cut = path.join(directory, "sessions", identifier, "partial", "CFNetworkDownload_00000000-0000-4000-8000-000000000009.tmp")
+      const cut = path.join(
+        directory,
+        "sessions",
+        identifier,
+        "partial",
+        "CFNetworkDownload_00000000-0000-4000-8000-000000000009.tmp"
+      )
       fs.writeFileSync(stray, "left over")
       fs.writeFileSync(cut, "a download cut before its first checkpoint")
       yield* engineIn(directory)
@@ -223,26 +242,30 @@ describe("Engine", () => {
       expect(fs.existsSync(cut)).toBe(false)
     })))
 
-  it.live("a cancelled download's partial file outlives the acknowledgement and a restart, for its resume data", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const body = patterned(64 * 1024)
-      const server = yield* httpServer((_, response) => {
-        response.writeHead(200, { "Content-Length": String(body.length), ETag: "\"v1\"", "Accept-Ranges": "bytes" })
-        response.write(body.subarray(0, body.length / 2))
-      })
-      const directory = path.join(yield* tempDirectory, "state")
-      const resumeData = yield* Effect.scoped(Effect.gen(function*() {
-        const engine = yield* engineIn(directory)
-        yield* attach(engine)
-        yield* engine.createTask(identifier, { requestId: "r1", kind: "download", request: get(`${server.url}/p`) })
-        yield* engine.resume(identifier, 1)
-        yield* until(engine, 1, (task) => task.countOfBytesReceived === body.length / 2)
-        const resumeData = Option.getOrThrow(yield* engine.cancel(identifier, 1, true))
-        yield* engine.acknowledge(identifier, 1)
-        return resumeData
-      }))
-      yield* engineIn(directory)
-      const partial = path.join(directory, "sessions", identifier, "partial", resumeData.partialFile)
-      expect(fs.statSync(partial).size).toBe(body.length / 2)
-    })), { timeout: 30_000 })
+  it.live(
+    "a cancelled download's partial file outlives the acknowledgement and a restart, for its resume data",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const body = patterned(64 * 1024)
+        const server = yield* httpServer((_, response) => {
+          response.writeHead(200, { "Content-Length": String(body.length), ETag: "\"v1\"", "Accept-Ranges": "bytes" })
+          response.write(body.subarray(0, body.length / 2))
+        })
+        const directory = path.join(yield* tempDirectory, "state")
+        const resumeData = yield* Effect.scoped(Effect.gen(function*() {
+          const engine = yield* engineIn(directory)
+          yield* attach(engine)
+          yield* engine.createTask(identifier, { requestId: "r1", kind: "download", request: get(`${server.url}/p`) })
+          yield* engine.resume(identifier, 1)
+          yield* until(engine, 1, (task) => task.countOfBytesReceived === body.length / 2)
+          const resumeData = Option.getOrThrow(yield* engine.cancel(identifier, 1, true))
+          yield* engine.acknowledge(identifier, 1)
+          return resumeData
+        }))
+        yield* engineIn(directory)
+        const partial = path.join(directory, "sessions", identifier, "partial", resumeData.partialFile)
+        expect(fs.statSync(partial).size).toBe(body.length / 2)
+      })),
+    { timeout: 30_000 }
+  )
 })

@@ -251,8 +251,14 @@ describe("Store", () => {
       const store = yield* Store.Store
       yield* store.createTask(newTask("a"))
       const resumeData = { version: 1, bytesReceived: 4096 }
-      const { task } = yield* store.updateTask(session, 1, { resumeData, firstResumedAt: 7000, error: { code: "TimedOut" } })
-      expect([task.resumeData, task.firstResumedAt, task.error]).toEqual([resumeData, new Date(7000), { code: "TimedOut" }])
+      const { task } = yield* store.updateTask(session, 1, {
+        resumeData,
+        firstResumedAt: 7000,
+        error: { code: "TimedOut" }
+      })
+      expect([task.resumeData, task.firstResumedAt, task.error]).toEqual([resumeData, new Date(7000), {
+        code: "TimedOut"
+      }])
       const cleared = yield* store.updateTask(session, 1, { resumeData: null, error: null })
       expect([cleared.task.resumeData, cleared.task.error]).toEqual([null, null])
     })))

@@ -6,10 +6,10 @@
  *
  *   node --conditions=source --import tsx test/daemon/backgroundApp.ts <identifier> <url>...
  */
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as URLSession from "@urlsession/core/URLSession"
 import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
 import * as NodeURLSession from "@urlsession/node/NodeURLSession"
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 

@@ -59,8 +59,10 @@ export const waitForOutput = (daemon: Daemon, text: string) =>
 
 /** Runs `urlsessiond <args>` on `stateDirectory` to its end: its exit code and output. */
 export const runCommand = (stateDirectory: string, args: ReadonlyArray<string>) =>
-  Effect.scoped(Effect.flatMap(startDaemon(stateDirectory, {}, args), (command) =>
-    Effect.promise(async () => ({ code: await command.exited, output: command.output() }))))
+  Effect.scoped(
+    Effect.flatMap(startDaemon(stateDirectory, {}, args), (command) =>
+      Effect.promise(async () => ({ code: await command.exited, output: command.output() })))
+  )
 
 /** Apple's default configuration, as it crosses the wire. */
 export const configuration: Protocol.WireConfiguration = {

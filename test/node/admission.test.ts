@@ -73,8 +73,10 @@ describe("tasks waiting for a place on their origin", () => {
         URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({ httpMaximumConnectionsPerHost: 2 }))
       )
       yield* Effect.gen(function*() {
-        const loads = yield* Effect.forEach(Array.from({ length: 40 }, (_, i) => i), (i) =>
-          Effect.fork(URLSession.data(`https://busy.test/${i}`)))
+        const loads = yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, i) => i),
+          (i) => Effect.fork(URLSession.data(`https://busy.test/${i}`))
+        )
         yield* Effect.repeat(Effect.sync(() => started), { until: (n) => n === 32 })
         yield* Effect.yieldNow({ priority: 1 })
         expect(started).toBe(32)
@@ -91,7 +93,8 @@ describe("tasks waiting for a place on their origin", () => {
       const server = yield* holdingServer
       const tasks = yield* Effect.forEach(Array.from({ length: places + 8 }, (_, i) => i), (i) =>
         URLSession.dataTask(`${server.url}/${i}`))
-      yield* Effect.forEach(tasks, (task) => task.resume, { discard: true })
+      yield* Effect.forEach(tasks, (task) =>
+        task.resume, { discard: true })
       yield* waitUntil(() => server.held() === 1)
       // Every resumed task is running, waiting or not.
       expect(yield* Effect.forEach(tasks, (task) => task.state)).toEqual(Array(places + 8).fill("running"))
@@ -105,8 +108,10 @@ describe("tasks waiting for a place on their origin", () => {
   it.scopedLive("a waiting task cancelled gives up its turn: it ends Cancelled, the others complete", () =>
     Effect.gen(function*() {
       const server = yield* holdingServer
-      const tasks = yield* Effect.forEach(Array.from({ length: places + 2 }, (_, i) => i), (i) =>
-        URLSession.dataTask(`${server.url}/${i}`))
+      const tasks = yield* Effect.forEach(
+        Array.from({ length: places + 2 }, (_, i) => i),
+        (i) => URLSession.dataTask(`${server.url}/${i}`)
+      )
       yield* Effect.forEach(tasks, (task) => task.resume, { discard: true })
       const waiting = tasks[places]!
       yield* waiting.cancel
@@ -125,7 +130,9 @@ describe("tasks waiting for a place on their origin", () => {
       const running = yield* Effect.forEach(Array.from({ length: places }, (_, i) => i), (i) =>
         Effect.fork(URLSession.data(`${server.url}/${i}`)))
       const waiting = yield* Effect.fork(URLSession.data(`${server.url}/waiting`))
-      yield* waitUntil(() => server.held() === 1)
+      yield* waitUntil(() =>
+        server.held() === 1
+      )
       // Its task exists and waits.
       yield* Effect.repeat(URLSession.allTasks, { until: (tasks) => tasks.length === places + 1 })
       yield* Fiber.interrupt(waiting)
@@ -134,19 +141,26 @@ describe("tasks waiting for a place on their origin", () => {
       expect(server.seen).not.toContain("/waiting")
     }).pipe(Effect.provide(oneConnection)))
 
-  it.scoped("a waiting task's request timeout runs on its resumer's clock, from its resume", () =>
-    Effect.gen(function*() {
-      const server = yield* holdingServer
-      const request = (i: number) => URLRequest.make(`${server.url}/${i}`).pipe(URLRequest.setTimeoutInterval("10 seconds"))
-      const loads = yield* Effect.forEach(Array.from({ length: places + 2 }, (_, i) => i), (i) =>
-        Effect.fork(Effect.exit(URLSession.data(request(i)))))
-      yield* waitUntil(() => server.held() === 1)
-      yield* TestClock.adjust("11 seconds")
-      const exits = yield* Effect.forEach(loads, Fiber.join)
-      expect(exits.map(codeOf)).toEqual(Array(places + 2).fill(Option.some("TimedOut")))
-      // The waiting ones never reached the server.
-      expect(server.seen).toHaveLength(1)
-    }).pipe(Effect.provide(oneConnection)), 20_000)
+  it.scoped(
+    "a waiting task's request timeout runs on its resumer's clock, from its resume",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* holdingServer
+        const request = (i: number) =>
+          URLRequest.make(`${server.url}/${i}`).pipe(URLRequest.setTimeoutInterval("10 seconds"))
+        const loads = yield* Effect.forEach(
+          Array.from({ length: places + 2 }, (_, i) => i),
+          (i) => Effect.fork(Effect.exit(URLSession.data(request(i))))
+        )
+        yield* waitUntil(() => server.held() === 1)
+        yield* TestClock.adjust("11 seconds")
+        const exits = yield* Effect.forEach(loads, Fiber.join)
+        expect(exits.map(codeOf)).toEqual(Array(places + 2).fill(Option.some("TimedOut")))
+        // The waiting ones never reached the server.
+        expect(server.seen).toHaveLength(1)
+      }).pipe(Effect.provide(oneConnection)),
+    20_000
+  )
 
   it.scopedLive("a full origin does not hold up another", () =>
     Effect.gen(function*() {
@@ -155,7 +169,9 @@ describe("tasks waiting for a place on their origin", () => {
       other.release()
       const busyLoads = yield* Effect.forEach(Array.from({ length: places * 2 }, (_, i) => i), (i) =>
         Effect.fork(URLSession.data(`${busy.url}/${i}`)))
-      yield* waitUntil(() => busy.held() === 1)
+      yield* waitUntil(() =>
+        busy.held() === 1
+      )
       const { data } = yield* URLSession.data(`${other.url}/free`)
       expect(new TextDecoder().decode(data)).toBe("ok")
       busy.release()
@@ -167,17 +183,23 @@ describe("tasks waiting for a place on their origin", () => {
       const server = yield* holdingServer
       const tasks = yield* Effect.forEach(Array.from({ length: places + 3 }, (_, i) => i), (i) =>
         URLSession.dataTask(`${server.url}/${i}`))
-      yield* Effect.forEach(tasks, (task) => task.resume, { discard: true })
+      yield* Effect.forEach(tasks, (task) =>
+        task.resume, { discard: true })
       yield* waitUntil(() => server.held() === 1)
-      const invalidating = yield* Effect.fork(Effect.flatMap(URLSession.URLSession, (session) => session.finishTasksAndInvalidate))
+      const invalidating = yield* Effect.fork(Effect.flatMap(URLSession.URLSession, (session) =>
+        session.finishTasksAndInvalidate))
       const released = yield* Deferred.make<void>()
-      yield* Effect.fork(Effect.zipRight(Effect.sleep("100 millis"), Effect.sync(() => {
-        server.release()
-        Deferred.unsafeDone(released, Exit.void)
-      })))
+      yield* Effect.fork(Effect.zipRight(
+        Effect.sleep("100 millis"),
+        Effect.sync(() => {
+          server.release()
+          Deferred.unsafeDone(released, Exit.void)
+        })
+      ))
       yield* Deferred.await(released)
       yield* Fiber.join(invalidating)
-      const exits = yield* Effect.forEach(tasks, (task) => Effect.exit(task.await))
+      const exits = yield* Effect.forEach(tasks, (task) =>
+        Effect.exit(task.await))
       expect(exits.every(Exit.isSuccess)).toBe(true)
       expect(server.seen).toHaveLength(places + 3)
     }).pipe(Effect.provide(oneConnection)))

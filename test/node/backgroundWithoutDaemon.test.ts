@@ -21,17 +21,27 @@ const exit = await Effect.runPromiseExit(Effect.scoped(Layer.build(
 console.log(exit._tag === "Failure" ? Cause.pretty(exit.cause) : "built")
 `
 
-it.live("a background layer without @urlsession/daemon installed dies saying what to install", () =>
-  Effect.gen(function*() {
-    const directory = yield* tempDirectory
-    const bundle = path.join(directory, "app.mjs")
-    yield* bundleForNode(
-      { stdin: { contents: program, resolveDir: fileURLToPath(new URL(".", import.meta.url)), loader: "ts" } },
-      bundle
-    )
-    const output = yield* Effect.async<string>((resume) => {
-      execFile(process.execPath, [bundle], { cwd: directory }, (_, stdout, stderr) =>
-        resume(Effect.succeed(stdout + stderr)))
-    })
-    expect(output).toContain("Background sessions need the @urlsession/daemon package: npm install @urlsession/daemon")
-  }).pipe(Effect.scoped), { timeout: 30_000 })
+it.live(
+  "a background layer without @urlsession/daemon installed dies saying what to install",
+  () =>
+    Effect.gen(function*() {
+      const directory = yield* tempDirectory
+      const bundle = path.join(directory, "app.mjs")
+      yield* bundleForNode(
+        { stdin: { contents: program, resolveDir: fileURLToPath(new URL(".", import.meta.url)), loader: "ts" } },
+        bundle
+      )
+      const output = yield* Effect.async<string>((resume) => {
+        execFile(
+          process.execPath,
+          [bundle],
+          { cwd: directory },
+          (_, stdout, stderr) => resume(Effect.succeed(stdout + stderr))
+        )
+      })
+      expect(output).toContain(
+        "Background sessions need the @urlsession/daemon package: npm install @urlsession/daemon"
+      )
+    }).pipe(Effect.scoped),
+  { timeout: 30_000 }
+)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
+import type { URLResponse } from "@urlsession/core"
 import {
   type URLError,
-  URLResponse,
   URLSession,
   URLSessionConfiguration,
   type URLSessionDelegate,

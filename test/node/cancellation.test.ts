@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
+import type { URLSessionEvent } from "@urlsession/core"
+import { URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Context, Deferred, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
 import type * as http from "node:http"

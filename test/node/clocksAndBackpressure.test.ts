@@ -11,10 +11,11 @@ const silentServer = Effect.gen(function*() {
   return { url: server.url, requested }
 })
 
-const quickServer = () => httpServer((_, response) => {
-  response.writeHead(200, { "Content-Type": "text/plain" })
-  response.end("ok")
-})
+const quickServer = () =>
+  httpServer((_, response) => {
+    response.writeHead(200, { "Content-Type": "text/plain" })
+    response.end("ok")
+  })
 
 /** Real time, whatever Clock the fiber has. */
 const realSleep = (millis: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, millis)))
@@ -40,19 +41,23 @@ describe("timeouts in a session shared across clocks", () => {
       yield* isolated(URLSession.data(quick.url).pipe(Effect.provide(session), Effect.provide(TestContext.TestContext)))
 
       // Case 2, under its own TestClock: a silent server; 61 s pass on that clock.
-      const outcome = yield* isolated(Effect.gen(function*() {
-        const loading = yield* Effect.fork(URLSession.data(silent.url))
-        yield* Deferred.await(silent.requested)
-        yield* TestClock.adjust("61 seconds")
-        yield* realSleep(500)
-        return yield* Fiber.poll(loading)
-      }).pipe(Effect.provide(session), Effect.provide(TestContext.TestContext)))
+      const outcome = yield* isolated(
+        Effect.gen(function*() {
+          const loading = yield* Effect.fork(URLSession.data(silent.url))
+          yield* Deferred.await(silent.requested)
+          yield* TestClock.adjust("61 seconds")
+          yield* realSleep(500)
+          return yield* Fiber.poll(loading)
+        }).pipe(Effect.provide(session), Effect.provide(TestContext.TestContext))
+      )
 
       expect(Option.isSome(outcome)).toBe(true)
       if (Option.isSome(outcome)) {
         expect(Exit.isFailure(outcome.value)).toBe(true)
         if (Exit.isFailure(outcome.value)) {
-          expect(Option.map(Cause.failureOption(outcome.value.cause), (error) => error.code)).toEqual(Option.some("TimedOut"))
+          expect(Option.map(Cause.failureOption(outcome.value.cause), (error) => error.code)).toEqual(
+            Option.some("TimedOut")
+          )
         }
       }
       yield* Scope.close(scope, Exit.void).pipe(Effect.timeout("5 seconds"), Effect.ignore)

@@ -34,7 +34,9 @@ describe("content coding", () => {
       expect(yield* task.countOfBytesExpectedToReceive).toBe(-1)
       expect(yield* task.countOfBytesReceived).toBe(original.length)
       const delivered = Buffer.concat(
-        Chunk.toArray(yield* Fiber.join(events)).filter(URLSessionEvent.$is("DidReceiveData")).map((event) => event.data)
+        Chunk.toArray(yield* Fiber.join(events)).filter(URLSessionEvent.$is("DidReceiveData")).map((event) =>
+          event.data
+        )
       )
       expect(delivered.equals(original)).toBe(true)
     }).pipe(Effect.provide(session)))
@@ -70,11 +72,13 @@ describe("content coding", () => {
     Effect.gen(function*() {
       const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024))
       const server = yield* encodedServer("gzip", bomb)
-      const error = yield* Effect.flip(URLSession.data(server.url).pipe(
-        Effect.provide(Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
-          URLSessionConfiguration.with({ maximumDecodedContentLength: 1024 * 1024 })
-        ))))
-      ))
+      const error = yield* Effect.flip(
+        URLSession.data(server.url).pipe(
+          Effect.provide(Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
+            URLSessionConfiguration.with({ maximumDecodedContentLength: 1024 * 1024 })
+          ))))
+        )
+      )
       expect(bomb.length).toBeLessThan(100 * 1024)
       expect(error.code).toBe("DataLengthExceedsMaximum")
     }))

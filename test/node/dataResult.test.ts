@@ -59,7 +59,10 @@ describe("DataResult", () => {
   it.scoped("json parses the body", () =>
     Effect.gen(function*() {
       const server = yield* answering(200, "application/json", JSON.stringify({ id: 7, tags: ["a", "b"] }))
-      expect(yield* URLSession.data(server.url).pipe(Effect.flatMap(DataResult.json))).toEqual({ id: 7, tags: ["a", "b"] })
+      expect(yield* URLSession.data(server.url).pipe(Effect.flatMap(DataResult.json))).toEqual({
+        id: 7,
+        tags: ["a", "b"]
+      })
     }).pipe(Effect.provide(session)))
 
   it.scoped("a body that is not JSON fails with BodyDecodeError MalformedJson", () =>
@@ -75,7 +78,9 @@ describe("DataResult", () => {
       const server = yield* answering(200, "application/json", JSON.stringify({ id: 7, name: "Ada" }))
       const user = yield* URLSession.data(server.url).pipe(Effect.flatMap(DataResult.schemaJson(User)))
       expect(user).toEqual({ id: 7, name: "Ada" })
-      const direct = yield* URLSession.data(server.url).pipe(Effect.flatMap((result) => DataResult.schemaJson(result, User)))
+      const direct = yield* URLSession.data(server.url).pipe(
+        Effect.flatMap((result) => DataResult.schemaJson(result, User))
+      )
       expect(direct).toEqual({ id: 7, name: "Ada" })
     }).pipe(Effect.provide(session)))
 
@@ -109,7 +114,9 @@ describe("DataResult", () => {
         Effect.flatMap(DataResult.schemaJson(User)),
         Effect.map((user) => user.name),
         Effect.catchTag("StatusCodeError", (error) =>
-          DataResult.text({ data: error.data, response: error.response }).pipe(Effect.map((text) => `failed: ${text}`)))
+          DataResult.text({ data: error.data, response: error.response }).pipe(Effect.map((text) =>
+            `failed: ${text}`
+          )))
       )
       expect(outcome).toBe("failed: database down")
     }).pipe(Effect.provide(session)))

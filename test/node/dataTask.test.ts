@@ -85,7 +85,9 @@ describe("data tasks over HTTP", () => {
       expect(echoed.rawHeaders).toContain("x-Shared")
       expect(echoed.rawHeaders).not.toContain("X-SHARED")
     }).pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
-      URLSessionConfiguration.with({ httpAdditionalHeaders: { "X-Shared": "from session", "X-Session": "from session" } })
+      URLSessionConfiguration.with({
+        httpAdditionalHeaders: { "X-Shared": "from session", "X-Session": "from session" }
+      })
     )))))
 
   it.scoped("a task starts suspended, runs on resume, and reports its progress", () =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { URLResponse, URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
+import type { URLResponse } from "@urlsession/core"
+import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Deferred, Effect, Exit, Fiber, Stream } from "effect"
 import { execFileSync } from "node:child_process"
@@ -154,7 +155,9 @@ describe("download tasks", () => {
         const task = yield* URLSession.downloadTask(server.url)
         yield* task.resume
         yield* Deferred.await(firstChunk)
-        while ((yield* task.countOfBytesReceived) === 0) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+        while ((yield* task.countOfBytesReceived) === 0) {
+          yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
+        }
         yield* task.cancel
         expect((yield* Effect.flip(task.await)).code).toBe("Cancelled")
         expect(fs.readdirSync(directory)).toEqual([])

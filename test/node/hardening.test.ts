@@ -2,7 +2,8 @@
  * Unusual and hostile peers: each case is one that a review found, kept as a rule.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { URLRequest, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
+import type { URLResponse } from "@urlsession/core"
+import { URLRequest, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Effect, Layer, Option } from "effect"
 import { execFileSync } from "node:child_process"
@@ -47,9 +48,12 @@ describe("content coding at the edges", () => {
   it.scoped("a deflate body whose connection breaks before its first byte is NetworkConnectionLost", () =>
     Effect.gen(function*() {
       const server = yield* tcpServer((socket) =>
-        socket.once("data", () =>
-          socket.write("HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: 500\r\n\r\n", () =>
-            setTimeout(() => socket.resetAndDestroy(), 20)))
+        socket.once(
+          "data",
+          () =>
+            socket.write("HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: 500\r\n\r\n", () =>
+              setTimeout(() => socket.resetAndDestroy(), 20))
+        )
       )
       expect((yield* Effect.flip(URLSession.data(server.url))).code).toBe("NetworkConnectionLost")
     }).pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
@@ -109,19 +113,21 @@ describe("redirects a delegate chooses", () => {
         { cert: certificates.valid.cert, key: certificates.valid.key },
         redirecting("/next")
       )
-      const error = yield* Effect.flip(URLSession.data(`${secure.url}/`).pipe(
-        Effect.provide(Layer.orDie(NodeURLSession.layer(
-          URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({
-            trustedCertificates: [certificates.valid.cert]
-          })),
-          {
-            delegate: {
-              willPerformHTTPRedirection: (_task, _response, newRequest) =>
-                Effect.succeedSome(URLRequest.setURL(newRequest, `${plain.url}/downgraded`))
+      const error = yield* Effect.flip(
+        URLSession.data(`${secure.url}/`).pipe(
+          Effect.provide(Layer.orDie(NodeURLSession.layer(
+            URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({
+              trustedCertificates: [certificates.valid.cert]
+            })),
+            {
+              delegate: {
+                willPerformHTTPRedirection: (_task, _response, newRequest) =>
+                  Effect.succeedSome(URLRequest.setURL(newRequest, `${plain.url}/downgraded`))
+              }
             }
-          }
-        )))
-      ))
+          )))
+        )
+      )
       expect(error.code).toBe("AppTransportSecurityRequiresSecureConnection")
     }))
 
@@ -156,14 +162,16 @@ describe("redirects a delegate chooses", () => {
   it.scoped("a delegate cannot redirect to a file: URL", () =>
     Effect.gen(function*() {
       const origin = yield* httpServer(redirecting("/next"))
-      const error = yield* Effect.flip(URLSession.data(origin.url).pipe(
-        Effect.provide(Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default, {
-          delegate: {
-            willPerformHTTPRedirection: (_task, _response, newRequest) =>
-              Effect.succeedSome(URLRequest.setURL(newRequest, "file:///etc/passwd"))
-          }
-        })))
-      ))
+      const error = yield* Effect.flip(
+        URLSession.data(origin.url).pipe(
+          Effect.provide(Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default, {
+            delegate: {
+              willPerformHTTPRedirection: (_task, _response, newRequest) =>
+                Effect.succeedSome(URLRequest.setURL(newRequest, "file:///etc/passwd"))
+            }
+          })))
+        )
+      )
       expect(error.code).toBe("UnsupportedURL")
     }))
 })

@@ -4,7 +4,13 @@
  * interrupted between taking an event and handing it over, and empty scripted chunks.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ScriptedURLProtocol, URLResponse, URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
+import {
+  ScriptedURLProtocol,
+  URLResponse,
+  URLSession,
+  URLSessionConfiguration,
+  URLSessionEvent
+} from "@urlsession/core"
 import type { URLProtocol } from "@urlsession/core/URLProtocol"
 import { NodeURLSession } from "@urlsession/node"
 import { Cause, Chunk, Deferred, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
@@ -187,7 +193,7 @@ describe("a subscription's pull waits for an event, then a turn for more", () =>
       while (true) {
         const next = yield* Effect.either(Effect.timeout(pull, "1 second"))
         if (next._tag === "Left") break
-        seen.push(...Chunk.toArray(next.right).map((event) => event._tag))
+        for (const event of next.right) seen.push(event._tag)
       }
       expect(seen).toEqual(["DidReceiveResponse", "DidReceiveData", "DidCompleteWithError"])
     }).pipe(Effect.provide(ScriptedURLProtocol.layer(ScriptedURLProtocol.respond({ body: "hello" })))))

@@ -21,15 +21,15 @@ const client = NodeURLSession.layerHttpClient(URLSessionConfiguration.default)
 // A server of its own for each test (a server value would be listened on again and again).
 const echoServer = Effect.suspend(() =>
   httpServer(async (request, response) => {
-  const body = await readBody(request)
-  response.setHeader("Content-Type", "application/json; charset=utf-8")
-  response.setHeader("X-Echo", "yes")
-  response.end(JSON.stringify({
-    method: request.method,
-    url: request.url,
-    headers: request.headers,
-    body: body.toString("utf8")
-  }))
+    const body = await readBody(request)
+    response.setHeader("Content-Type", "application/json; charset=utf-8")
+    response.setHeader("X-Echo", "yes")
+    response.end(JSON.stringify({
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body: body.toString("utf8")
+    }))
   })
 )
 
@@ -147,9 +147,13 @@ describe("HttpClient over a URLSession", () => {
       const response = yield* HttpClient.get(`${server.url}/users/9`)
       expect(response.status).toBe(404)
       expect(yield* response.text).toBe("no such user")
-      const error = failureOf(yield* Effect.exit(HttpClient.get(`${server.url}/users/9`).pipe(
-        Effect.flatMap(HttpClientResponse.filterStatusOk)
-      )))
+      const error = failureOf(
+        yield* Effect.exit(
+          HttpClient.get(`${server.url}/users/9`).pipe(
+            Effect.flatMap(HttpClientResponse.filterStatusOk)
+          )
+        )
+      )
       expect(error).toBeInstanceOf(HttpClientError.ResponseError)
       expect((error as HttpClientError.ResponseError).reason).toBe("StatusCode")
       expect((error as HttpClientError.ResponseError).response.status).toBe(404)
@@ -188,9 +192,11 @@ describe("HttpClient over a URLSession", () => {
     Effect.gen(function*() {
       const server = yield* echoServer
       const body = Stream.concat(Stream.make(new Uint8Array([1, 2, 3])), Stream.fail("disk gone"))
-      const error = failureOf(yield* Effect.exit(HttpClient.execute(
-        HttpClientRequest.post(`${server.url}/upload`).pipe(HttpClientRequest.bodyStream(body))
-      )))
+      const error = failureOf(
+        yield* Effect.exit(HttpClient.execute(
+          HttpClientRequest.post(`${server.url}/upload`).pipe(HttpClientRequest.bodyStream(body))
+        ))
+      )
       expect(error.reason).toBe("Encode")
       expect((error.cause as URLError.URLError).code).toBe("RequestBodyStreamExhausted")
     }).pipe(Effect.provide(client)))

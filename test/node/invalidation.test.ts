@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
+import type { URLSessionEvent } from "@urlsession/core"
+import { URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Cause, Chunk, Context, Deferred, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { httpServer } from "../fixtures/servers.js"

@@ -6,8 +6,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { tempDirectory } from "../fixtures/files.js"
-import { canSwitchUser, loadAsNobody, rootOnlyFile } from "../fixtures/unprivileged.js"
 import { httpServer } from "../fixtures/servers.js"
+import { canSwitchUser, loadAsNobody, rootOnlyFile } from "../fixtures/unprivileged.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
 const text = (data: Uint8Array) => new TextDecoder().decode(data)
@@ -78,12 +78,16 @@ describe("file: URLs", () => {
       expect(error.errorCode).toBe(-1101)
     }).pipe(Effect.provide(session)))
 
-  it.live("an unreadable file fails with NoPermissionsToReadFile (loaded as an unprivileged user)", () =>
-    Effect.gen(function*() {
-      if (!canSwitchUser) return
-      const file = rootOnlyFile(yield* tempDirectory, "secret.txt")
-      expect(yield* loadAsNobody(pathToFileURL(file).href)).toEqual({ ok: false, code: "NoPermissionsToReadFile" })
-    }).pipe(Effect.scoped), { timeout: 60_000 })
+  it.live(
+    "an unreadable file fails with NoPermissionsToReadFile (loaded as an unprivileged user)",
+    () =>
+      Effect.gen(function*() {
+        if (!canSwitchUser) return
+        const file = rootOnlyFile(yield* tempDirectory, "secret.txt")
+        expect(yield* loadAsNobody(pathToFileURL(file).href)).toEqual({ ok: false, code: "NoPermissionsToReadFile" })
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
 })
 
 describe("protocols of the caller's own", () => {
@@ -104,7 +108,8 @@ describe("protocols of the caller's own", () => {
       const layer = NodeURLSession.layer(URLSessionConfiguration.default.pipe(
         URLSessionConfiguration.with({ protocolClasses: [mine, second] })
       ))
-      const load = (url: string) => URLSession.data(url).pipe(Effect.map(({ data }) => text(data)), Effect.provide(layer))
+      const load = (url: string) =>
+        URLSession.data(url).pipe(Effect.map(({ data }) => text(data)), Effect.provide(layer))
       expect(yield* load("myapp://thing")).toBe("from my protocol")
       expect(yield* load(`${server.url}/intercepted`)).toBe("from my protocol")
       expect(yield* load(`${server.url}/other`)).toBe("from the network")

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
+import type { URLResponse } from "@urlsession/core"
 import {
   URLRequest,
-  URLResponse,
   URLSession,
   URLSessionConfiguration,
   type URLSessionDelegate,
@@ -67,7 +67,11 @@ const redirectTo = (status: number, to?: string) =>
   `/redirect/${status}` + (to === undefined ? "" : `?to=${encodeURIComponent(to)}`)
 
 const post = (url: string, body = "name=value") =>
-  URLRequest.make(url).pipe(URLRequest.setMethod("POST"), URLRequest.setHeader("Content-Type", "text/plain"), URLRequest.setBody(body))
+  URLRequest.make(url).pipe(
+    URLRequest.setMethod("POST"),
+    URLRequest.setHeader("Content-Type", "text/plain"),
+    URLRequest.setBody(body)
+  )
 
 describe("redirects", () => {
   it.scoped.each([301, 302, 303, 305, 306, 307, 308])("%s is followed", (status) =>

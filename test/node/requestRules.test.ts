@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { URLRequest, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
+import type { URLResponse } from "@urlsession/core"
+import { URLRequest, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Effect, Layer } from "effect"
 import type * as http from "node:http"
@@ -10,7 +11,9 @@ import { httpServer, readBody } from "../fixtures/servers.js"
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
 
 const recordingServer = Effect.gen(function*() {
-  const seen: Array<{ readonly headers: http.IncomingHttpHeaders; readonly rawHeaders: Array<string>; readonly body: string }> = []
+  const seen: Array<
+    { readonly headers: http.IncomingHttpHeaders; readonly rawHeaders: Array<string>; readonly body: string }
+  > = []
   const server = yield* httpServer(async (request, response) => {
     seen.push({ headers: request.headers, rawHeaders: request.rawHeaders, body: (await readBody(request)).toString() })
     response.end("ok")
@@ -25,9 +28,11 @@ describe("request rules", () => {
       yield* URLSession.data(server.url)
       expect(server.seen[0]!.headers["user-agent"]).toBe("urlsession/0.1.0")
       expect(server.seen[0]!.headers["accept-encoding"]).toBe("gzip, deflate, br")
-      yield* URLSession.data(URLRequest.make(server.url).pipe(
-        URLRequest.setHeaders({ "user-agent": "mine/1.0", "ACCEPT-ENCODING": "identity" })
-      ))
+      yield* URLSession.data(
+        URLRequest.make(server.url).pipe(
+          URLRequest.setHeaders({ "user-agent": "mine/1.0", "ACCEPT-ENCODING": "identity" })
+        )
+      )
       expect(server.seen[1]!.headers["user-agent"]).toBe("mine/1.0")
       expect(server.seen[1]!.headers["accept-encoding"]).toBe("identity")
       expect(server.seen[1]!.rawHeaders).toContain("ACCEPT-ENCODING")
@@ -60,7 +65,9 @@ describe("request rules", () => {
   ])("header fields with %s are refused with BadURL before any byte is sent", ([, headers]) =>
     Effect.gen(function*() {
       const server = yield* recordingServer
-      const error = yield* Effect.flip(URLSession.data(URLRequest.make(server.url).pipe(URLRequest.setHeaders(headers))))
+      const error = yield* Effect.flip(
+        URLSession.data(URLRequest.make(server.url).pipe(URLRequest.setHeaders(headers)))
+      )
       expect(error.code).toBe("BadURL")
       expect(error.message).toContain("CR, LF or NUL")
       expect(server.connections.accepted()).toBe(0)
@@ -69,11 +76,13 @@ describe("request rules", () => {
   it.scoped("session header fields with CR LF fail the session layer with InvalidConfiguration", () =>
     Effect.gen(function*() {
       const server = yield* recordingServer
-      const error = yield* Effect.flip(URLSession.data(server.url).pipe(
-        Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
-          URLSessionConfiguration.with({ httpAdditionalHeaders: { "X-Bad": "1\r\n2" } })
-        )))
-      ))
+      const error = yield* Effect.flip(
+        URLSession.data(server.url).pipe(
+          Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default.pipe(
+            URLSessionConfiguration.with({ httpAdditionalHeaders: { "X-Bad": "1\r\n2" } })
+          )))
+        )
+      )
       expect(error).toMatchObject({ _tag: "InvalidConfiguration", field: `httpAdditionalHeaders["X-Bad"]` })
       expect(server.connections.accepted()).toBe(0)
     }))
@@ -101,14 +110,16 @@ describe("response disposition", () => {
   it.scoped("a delegate that cancels on the response ends the task with Cancelled", () =>
     Effect.gen(function*() {
       const server = yield* recordingServer
-      const error = yield* Effect.flip(URLSession.data(server.url).pipe(
-        Effect.provide(Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default, {
-          delegate: {
-            didReceiveResponse: (_task, response) =>
-              Effect.succeed((response as URLResponse.HTTPURLResponse).statusCode === 200 ? "cancel" : "allow")
-          }
-        })))
-      ))
+      const error = yield* Effect.flip(
+        URLSession.data(server.url).pipe(
+          Effect.provide(Layer.orDie(NodeURLSession.layer(URLSessionConfiguration.default, {
+            delegate: {
+              didReceiveResponse: (_task, response) =>
+                Effect.succeed((response as URLResponse.HTTPURLResponse).statusCode === 200 ? "cancel" : "allow")
+            }
+          })))
+        )
+      )
       expect(error.code).toBe("Cancelled")
     }))
 

@@ -7,8 +7,8 @@ import * as fs from "node:fs"
 import type * as http from "node:http"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { nginxPath, nginxServer } from "../fixtures/nginx.js"
 import { patterned, sha256, tempDirectory } from "../fixtures/files.js"
+import { nginxPath, nginxServer } from "../fixtures/nginx.js"
 import { httpServer } from "../fixtures/servers.js"
 
 type Misbehaviour = "none" | "wrong-start" | "unsatisfiable"
@@ -33,7 +33,9 @@ const rangeServer = (options: {
     const server = yield* httpServer((request, response) => {
       requests.push(request.headers)
       const { body, etag } = state
-      const validators = options.validators === false ? {} : { ETag: etag, "Last-Modified": "Mon, 02 Nov 2026 10:00:00 GMT" }
+      const validators = options.validators === false
+        ? {}
+        : { ETag: etag, "Last-Modified": "Mon, 02 Nov 2026 10:00:00 GMT" }
       const ranges = options.acceptRanges === false ? {} : { "Accept-Ranges": "bytes" }
       const range = request.headers.range?.match(/^bytes=(\d+)-$/)
       const ifRange = request.headers["if-range"]
@@ -377,7 +379,9 @@ describe("checkpoint", () => {
         const written = yield* Deferred.make<void>()
         yield* task.events.pipe(
           Stream.filter(URLSessionEvent.$is("DidWriteData")),
-          Stream.runForEach((event) => event.totalBytesWritten >= 300_000 ? Deferred.succeed(written, undefined) : Effect.void),
+          Stream.runForEach((event) =>
+            event.totalBytesWritten >= 300_000 ? Deferred.succeed(written, undefined) : Effect.void
+          ),
           Effect.fork
         )
         yield* task.resume

@@ -189,30 +189,36 @@ describe("the downloads directory", () => {
       expect(error.message).toContain(variable)
     }))
 
-  it.scoped.skipIf(!canChown)("a default directory owned by another uid fails the session's layer with CannotCreateFile (-3000)", () =>
-    Effect.gen(function*() {
-      const temp = yield* privateTemp
-      // What user 65534 gets by creating the predictable name first.
-      const root = path.join(temp, `urlsession-${uid}`)
-      fs.mkdirSync(path.join(root, "default"), { recursive: true, mode: 0o700 })
-      fs.chownSync(path.join(root, "default"), 65534, 65534)
-      fs.chownSync(root, 65534, 65534)
-      const error = yield* buildFailure(NodeURLSession.layer(URLSessionConfiguration.default))
-      expect(error.code).toBe("CannotCreateFile")
-      expect(error.errorCode).toBe(-3000)
-      expect(error.message).toContain(root)
-      expect(error.message).toContain("65534")
-    }))
+  it.scoped.skipIf(!canChown)(
+    "a default directory owned by another uid fails the session's layer with CannotCreateFile (-3000)",
+    () =>
+      Effect.gen(function*() {
+        const temp = yield* privateTemp
+        // What user 65534 gets by creating the predictable name first.
+        const root = path.join(temp, `urlsession-${uid}`)
+        fs.mkdirSync(path.join(root, "default"), { recursive: true, mode: 0o700 })
+        fs.chownSync(path.join(root, "default"), 65534, 65534)
+        fs.chownSync(root, 65534, 65534)
+        const error = yield* buildFailure(NodeURLSession.layer(URLSessionConfiguration.default))
+        expect(error.code).toBe("CannotCreateFile")
+        expect(error.errorCode).toBe(-3000)
+        expect(error.message).toContain(root)
+        expect(error.message).toContain("65534")
+      })
+  )
 
-  it.scoped.skipIf(!canChown)("a downloadsDirectory owned by another uid fails the session's layer with CannotCreateFile", () =>
-    Effect.gen(function*() {
-      const directory = yield* tempDirectory
-      fs.chownSync(directory, 65534, 65534)
-      const error = yield* buildFailure(
-        NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
-      )
-      expect(error.code).toBe("CannotCreateFile")
-    }))
+  it.scoped.skipIf(!canChown)(
+    "a downloadsDirectory owned by another uid fails the session's layer with CannotCreateFile",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        fs.chownSync(directory, 65534, 65534)
+        const error = yield* buildFailure(
+          NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+        )
+        expect(error.code).toBe("CannotCreateFile")
+      })
+  )
 
   it.scoped("a default directory with mode 0777 fails the session's layer with CannotCreateFile", () =>
     Effect.gen(function*() {

@@ -2,8 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Effect } from "effect"
-import { httpServer } from "../fixtures/servers.js"
 import { sha256 } from "../fixtures/files.js"
+import { httpServer } from "../fixtures/servers.js"
 
 const session = NodeURLSession.layer(URLSessionConfiguration.default)
 /** Serves `size` bytes as fast as the client reads them, recording when it must wait. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { URLError, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
+import type { URLResponse } from "@urlsession/core"
+import { URLError, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Effect } from "effect"
 import { beforeAll } from "vitest"
@@ -12,7 +13,9 @@ beforeAll(async () => {
 })
 
 const trusting = (...pems: ReadonlyArray<string>) =>
-  NodeURLSession.layer(URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({ trustedCertificates: pems })))
+  NodeURLSession.layer(
+    URLSessionConfiguration.default.pipe(URLSessionConfiguration.with({ trustedCertificates: pems }))
+  )
 
 const hello = (_: unknown, response: { end: (body: string) => void }) => response.end("secure hello")
 

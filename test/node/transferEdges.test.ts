@@ -167,7 +167,9 @@ describe("uploads at the edges", () => {
       const task = yield* URLSession.uploadTask(`${server.url}/upload`, chunks)
       const started = yield* Deferred.make<void>()
       yield* task.events.pipe(
-        Stream.runForEach((event) => event._tag === "DidSendBodyData" ? Deferred.succeed(started, undefined) : Effect.void),
+        Stream.runForEach((event) =>
+          event._tag === "DidSendBodyData" ? Deferred.succeed(started, undefined) : Effect.void
+        ),
         Effect.fork
       )
       yield* task.resume

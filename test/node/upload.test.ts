@@ -131,22 +131,26 @@ describe("upload tasks", () => {
       expect(yield* task.countOfBytesExpectedToSend).toBe(body.length)
     }).pipe(Effect.provide(session), Effect.scoped))
 
-  it.live("a file of 100 MiB streams from disk: byte-identical, with its length and a Content-Type", () =>
-    Effect.gen(function*() {
-      const directory = yield* tempDirectory
-      const file = path.join(directory, "big.bin")
-      const size = 100 * 1024 * 1024 + 11
-      const hash = writeRandomFile(file, size)
-      const server = yield* hashingServer
-      const request = URLRequest.make(`${server.url}/upload`).pipe(URLRequest.setMethod("PUT"))
-      const { observed, result, task } = yield* uploadObserved(request, { file })
-      const seen = answer(result.data)
-      expect(seen).toMatchObject({ method: "PUT", sha256: hash, length: size, transferEncoding: null })
-      expect(seen.contentLength).toBe(String(size))
-      expect(seen.contentType).toBe("application/octet-stream")
-      expectProgress(observed, size, size)
-      expect(yield* task.countOfBytesSent).toBe(size)
-    }).pipe(Effect.provide(session), Effect.scoped), { timeout: 120_000 })
+  it.live(
+    "a file of 100 MiB streams from disk: byte-identical, with its length and a Content-Type",
+    () =>
+      Effect.gen(function*() {
+        const directory = yield* tempDirectory
+        const file = path.join(directory, "big.bin")
+        const size = 100 * 1024 * 1024 + 11
+        const hash = writeRandomFile(file, size)
+        const server = yield* hashingServer
+        const request = URLRequest.make(`${server.url}/upload`).pipe(URLRequest.setMethod("PUT"))
+        const { observed, result, task } = yield* uploadObserved(request, { file })
+        const seen = answer(result.data)
+        expect(seen).toMatchObject({ method: "PUT", sha256: hash, length: size, transferEncoding: null })
+        expect(seen.contentLength).toBe(String(size))
+        expect(seen.contentType).toBe("application/octet-stream")
+        expectProgress(observed, size, size)
+        expect(yield* task.countOfBytesSent).toBe(size)
+      }).pipe(Effect.provide(session), Effect.scoped),
+    { timeout: 120_000 }
+  )
 
   it.live("a file's Content-Type comes from its extension unless the request names one", () =>
     Effect.gen(function*() {
@@ -175,9 +179,16 @@ describe("upload tasks", () => {
     Effect.gen(function*() {
       const server = yield* hashingServer
       const { length, sha256: hash, stream } = chunked(10, 10_000)
-      const request = URLRequest.make(`${server.url}/upload`).pipe(URLRequest.setHeader("Content-Length", String(length)))
+      const request = URLRequest.make(`${server.url}/upload`).pipe(
+        URLRequest.setHeader("Content-Length", String(length))
+      )
       const { observed, result } = yield* uploadObserved(request, stream)
-      expect(answer(result.data)).toMatchObject({ sha256: hash, length, contentLength: String(length), transferEncoding: null })
+      expect(answer(result.data)).toMatchObject({
+        sha256: hash,
+        length,
+        contentLength: String(length),
+        transferEncoding: null
+      })
       expectProgress(observed, length, length)
     }).pipe(Effect.provide(session), Effect.scoped))
 
@@ -206,21 +217,30 @@ describe("upload tasks", () => {
     Effect.gen(function*() {
       const directory = yield* tempDirectory
       const server = yield* hashingServer
-      const missing = yield* Effect.flip(URLSession.upload(`${server.url}/upload`, { file: path.join(directory, "nope") }))
+      const missing = yield* Effect.flip(
+        URLSession.upload(`${server.url}/upload`, { file: path.join(directory, "nope") })
+      )
       expect(missing.code).toBe("FileDoesNotExist")
       const folder = yield* Effect.flip(URLSession.upload(`${server.url}/upload`, { file: directory }))
       expect(folder.code).toBe("FileIsDirectory")
       expect(server.received).toEqual([])
     }).pipe(Effect.provide(session), Effect.scoped))
 
-  it.live("an unreadable file fails with NoPermissionsToReadFile (uploaded as an unprivileged user)", () =>
-    Effect.gen(function*() {
-      if (!canSwitchUser) return
-      const file = rootOnlyFile(yield* tempDirectory, "secret.bin")
-      const server = yield* hashingServer
-      expect(yield* loadAsNobody(`${server.url}/upload`, file)).toEqual({ ok: false, code: "NoPermissionsToReadFile" })
-      expect(server.received).toEqual([])
-    }).pipe(Effect.scoped), { timeout: 60_000 })
+  it.live(
+    "an unreadable file fails with NoPermissionsToReadFile (uploaded as an unprivileged user)",
+    () =>
+      Effect.gen(function*() {
+        if (!canSwitchUser) return
+        const file = rootOnlyFile(yield* tempDirectory, "secret.bin")
+        const server = yield* hashingServer
+        expect(yield* loadAsNobody(`${server.url}/upload`, file)).toEqual({
+          ok: false,
+          code: "NoPermissionsToReadFile"
+        })
+        expect(server.received).toEqual([])
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
 
   it.live("a server that closes the connection part way through the body: NetworkConnectionLost", () =>
     Effect.gen(function*() {
@@ -311,14 +331,18 @@ describe("upload bodies and redirects", () => {
             return Option.some(chunked(8, 10_000).stream)
           })
       }
-      const resent = answer((yield* URLSession.upload(`${server.url}/307`, stream).pipe(
-        Effect.provide(withDelegate(delegate))
-      )).data)
+      const resent = answer(
+        (yield* URLSession.upload(`${server.url}/307`, stream).pipe(
+          Effect.provide(withDelegate(delegate))
+        )).data
+      )
       expect(resent).toMatchObject({ url: "/upload", sha256: hash, length })
       expect(asked).toBe(1)
-      const error = yield* Effect.flip(URLSession.upload(`${server.url}/307`, chunked(8, 10_000).stream).pipe(
-        Effect.provide(session)
-      ))
+      const error = yield* Effect.flip(
+        URLSession.upload(`${server.url}/307`, chunked(8, 10_000).stream).pipe(
+          Effect.provide(session)
+        )
+      )
       expect(error.code).toBe("RequestBodyStreamExhausted")
     }).pipe(Effect.scoped))
 

@@ -136,7 +136,9 @@ for (let round = 0; round < kills; round++) {
     }
   }
   const done = fs.readdirSync(out).filter((name) => name.endsWith(".bin")).length
-  console.log(`kill ${round + 1}/${kills}: ${done}/${downloads} delivered (${appKills} app, ${daemonKills} daemon kills)`)
+  console.log(
+    `kill ${round + 1}/${kills}: ${done}/${downloads} delivered (${appKills} app, ${daemonKills} daemon kills)`
+  )
 }
 
 // Let the app finish undisturbed.
@@ -149,7 +151,9 @@ while (!appOutput.includes("all delivered") && Date.now() < deadline) {
 if (!appExited()) process.kill(app!.pid!, "SIGKILL")
 
 const files = fs.readdirSync(out).filter((name) => name.endsWith(".bin"))
-const identical = files.filter((name) => digest(fs.readFileSync(path.join(out, name))) === digest(bodies[Number(name.split(".")[0])]!))
+const identical = files.filter((name) =>
+  digest(fs.readFileSync(path.join(out, name))) === digest(bodies[Number(name.split(".")[0])]!)
+)
 const extraTasks = Number(appOutput.match(/all delivered; (\d+) extra tasks/)?.[1] ?? NaN)
 const duplicates = fs.existsSync(path.join(out, "duplicates.log"))
   ? fs.readFileSync(path.join(out, "duplicates.log"), "utf8").split("\n").filter(Boolean).length

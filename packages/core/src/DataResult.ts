@@ -88,7 +88,10 @@ export class BodySchemaError extends Data.TaggedError("BodySchemaError")<{
   readonly message: string
 }> {
   constructor(fields: { readonly response: URLResponse; readonly error: ParseResult.ParseError }) {
-    super({ ...fields, message: `The body of ${fields.response.url} does not match the schema: ${fields.error.message}` })
+    super({
+      ...fields,
+      message: `The body of ${fields.response.url} does not match the schema: ${fields.error.message}`
+    })
   }
 }
 
@@ -109,7 +112,9 @@ export class StatusCodeError extends Data.TaggedError("StatusCodeError")<{
     const phrase = reasonPhrase(fields.response.statusCode)
     super({
       ...fields,
-      message: `${fields.response.url} answered ${fields.response.statusCode}${phrase === undefined ? "" : ` ${phrase}`}`
+      message: `${fields.response.url} answered ${fields.response.statusCode}${
+        phrase === undefined ? "" : ` ${phrase}`
+      }`
     })
   }
 }

@@ -43,8 +43,10 @@ export type ResumeData = internal.ResumeData
  * @category encoding
  */
 export const encode = (resumeData: ResumeData): Effect.Effect<string> =>
-  Effect.map(Schema.encode(ResumeData)(resumeData).pipe(Effect.orDie), (encoded) =>
-    Encoding.encodeBase64Url(JSON.stringify(encoded)))
+  Effect.map(
+    Schema.encode(ResumeData)(resumeData).pipe(Effect.orDie),
+    (encoded) => Encoding.encodeBase64Url(JSON.stringify(encoded))
+  )
 
 /**
  * Resume data from a string made by {@link encode}. Untrusted input is validated: anything

@@ -29,7 +29,7 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -174,7 +174,9 @@ export const layer = (
 ): Layer.Layer<URLSession.URLSession | ScriptedURLProtocol> =>
   Layer.scopedContext(Effect.gen(function*() {
     const protocol = make(script)
-    const given = yield* Effect.orDie(URLSessionConfiguration.validate(URLSessionConfiguration.fromInput(configuration)))
+    const given = yield* Effect.orDie(
+      URLSessionConfiguration.validate(URLSessionConfiguration.fromInput(configuration))
+    )
     const session = yield* URLSession.make(
       URLSessionConfiguration.with(given, { protocolClasses: [...given.protocolClasses, protocol] }),
       { protocols: [] }

@@ -11,8 +11,8 @@ import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { redactPasswords } from "./internal/userInfo.js"
 import { ResumeData } from "./internal/resumeDataSchema.js"
+import { redactPasswords } from "./internal/userInfo.js"
 
 /**
  * Apple's NSURLError table: the 48 codes and their raw values.
@@ -316,8 +316,7 @@ export const catchCode: {
   ): Effect.Effect<A | A2, E | E2, R | R2> =>
     Effect.catchAll(
       self,
-      (error): Effect.Effect<A2, E | E2, R2> =>
-        hasCode(error, code) ? f(error) : Effect.fail(error)
+      (error): Effect.Effect<A2, E | E2, R2> => hasCode(error, code) ? f(error) : Effect.fail(error)
     )
 )
 

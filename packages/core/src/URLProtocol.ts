@@ -105,5 +105,9 @@ export interface URLProtocol {
   /** Loads `request`, whose URL has been parsed as `url`. Its body is `request.body` (bytes)
    * or `request.bodyStream` (to pull as it is sent); report what goes out with
    * `client.didSendBodyData`. */
-  readonly startLoading: (request: URLRequest, url: URL, client: Client) => Effect.Effect<Loading, URLError, Scope.Scope>
+  readonly startLoading: (
+    request: URLRequest,
+    url: URL,
+    client: Client
+  ) => Effect.Effect<Loading, URLError, Scope.Scope>
 }

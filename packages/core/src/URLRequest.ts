@@ -61,8 +61,7 @@ const Proto = {
   }
 }
 
-const build = (fields: Omit<URLRequest, TypeId | "pipe">): URLRequest =>
-  Object.assign(Object.create(Proto), fields)
+const build = (fields: Omit<URLRequest, TypeId | "pipe">): URLRequest => Object.assign(Object.create(Proto), fields)
 
 const update = (self: URLRequest, fields: Partial<Omit<URLRequest, TypeId | "pipe">>): URLRequest =>
   build({ ...self, ...fields })
@@ -104,10 +103,12 @@ export type Body = Uint8Array | string | Stream.Stream<Uint8Array, unknown>
  * @since 0.1.0
  * @category models
  */
-export type Options = CommonOptions & (
-  | { readonly body?: Body | undefined; readonly json?: undefined }
-  | { readonly json: unknown; readonly body?: undefined }
-)
+export type Options =
+  & CommonOptions
+  & (
+    | { readonly body?: Body | undefined; readonly json?: undefined }
+    | { readonly json: unknown; readonly body?: undefined }
+  )
 
 /**
  * The fields of {@link Options} other than the body.
@@ -185,7 +186,6 @@ const withOptions = (self: URLRequest, options: Options): URLRequest => {
 
 const isStream = (body: Body): body is Stream.Stream<Uint8Array, unknown> =>
   typeof body === "object" && Stream.StreamTypeId in body
-
 
 /**
  * @since 0.1.0
@@ -410,5 +410,7 @@ export const setJsonBody: {
   const text = JSON.stringify(value)
   if (text === undefined) throw new TypeError(`URLRequest.setJsonBody: ${typeof value} has no JSON form`)
   const withBody = setBody(self, text)
-  return HeaderFields.has(self.headers, "Content-Type") ? withBody : setHeader(withBody, "Content-Type", "application/json")
+  return HeaderFields.has(self.headers, "Content-Type")
+    ? withBody
+    : setHeader(withBody, "Content-Type", "application/json")
 })

@@ -28,11 +28,11 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { StatusCodeError } from "./DataResult.js"
+import type { DownloadStorage } from "./DownloadStorage.js"
 import { resumeFrom } from "./internal/resumeFrom.js"
 import * as internal from "./internal/session.js"
-import type { DownloadStorage } from "./DownloadStorage.js"
 import type { ResumeData } from "./ResumeData.js"
-import { StatusCodeError } from "./DataResult.js"
 import { isTransient, isURLError, type URLError } from "./URLError.js"
 import type { URLProtocol } from "./URLProtocol.js"
 import type * as URLRequest from "./URLRequest.js"
@@ -451,8 +451,7 @@ export const retryTransient: {
   <A, E, R, B, R2>(
     self: Effect.Effect<A, E, R>,
     options?: RetryTransientOptions<E, B, R2>
-  ): Effect.Effect<A, E, R | R2> =>
-  {
+  ): Effect.Effect<A, E, R | R2> => {
     const schedule: Schedule.Schedule<unknown, E, R2> = options?.schedule ?? defaultRetrySchedule
     return Effect.retry(self, {
       schedule,

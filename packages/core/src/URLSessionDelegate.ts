@@ -52,7 +52,9 @@ export interface URLSessionDelegate {
    * whenever a stream body must be sent again (a 307 or 308 redirect). `Some` is sent from
    * its start; `None`, or no such method, fails the task with `RequestBodyStreamExhausted`.
    */
-  readonly needNewBodyStream?: (task: URLSessionTask) => Effect.Effect<Option.Option<Stream.Stream<Uint8Array, unknown>>>
+  readonly needNewBodyStream?: (
+    task: URLSessionTask
+  ) => Effect.Effect<Option.Option<Stream.Stream<Uint8Array, unknown>>>
   /**
    * A download task's file is complete at `location`, which is the delegate's until this
    * returns: move or open it before succeeding (Apple's rule). In a background session,

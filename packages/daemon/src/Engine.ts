@@ -77,9 +77,15 @@ export interface Engine {
     options: CreateTaskOptions
   ) => Effect.Effect<typeof TaskSnapshot.Type, URLError | StoreError>
   /** Starts a download or upload in the daemon (a data task runs in `loadData`). */
-  readonly resume: (identifier: string, taskIdentifier: number) => Effect.Effect<typeof TaskSnapshot.Type, URLError | StoreError>
+  readonly resume: (
+    identifier: string,
+    taskIdentifier: number
+  ) => Effect.Effect<typeof TaskSnapshot.Type, URLError | StoreError>
   /** Stops the transfer, keeping a download's partial file: `resume` goes on from it. */
-  readonly suspend: (identifier: string, taskIdentifier: number) => Effect.Effect<typeof TaskSnapshot.Type, URLError | StoreError>
+  readonly suspend: (
+    identifier: string,
+    taskIdentifier: number
+  ) => Effect.Effect<typeof TaskSnapshot.Type, URLError | StoreError>
   /** Completes the task with `Cancelled` (stored); with `byProducingResumeData`, a
    * download's resume data, which the error carries too. */
   readonly cancel: (

@@ -7,8 +7,8 @@
  * @since 0.1.0
  */
 import type * as Layer from "effect/Layer"
-import type { Engine } from "./Engine.js"
 import type { DaemonSocketError } from "./DaemonSocket.js"
+import type { Engine } from "./Engine.js"
 import * as internal from "./internal/server.js"
 import type { StateDirectory } from "./StateDirectory.js"
 

@@ -10,9 +10,9 @@ import type * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
-import type { StateDirectory } from "./StateDirectory.js"
-import * as internal from "./internal/store.js"
 import * as records from "./internal/records.js"
+import * as internal from "./internal/store.js"
+import type { StateDirectory } from "./StateDirectory.js"
 
 /**
  * A session the daemon knows: its identifier, the configuration of its latest attach (a

@@ -82,7 +82,7 @@ const status = Effect.scoped(Effect.gen(function*() {
   const lines = [`urlsessiond ${pid} is running (${(rss / 1024 / 1024).toFixed(1)} MiB resident)`]
   for (const session of sessions) {
     lines.push(`session ${session.identifier} ${session.attached ? "attached" : "not attached"}`)
-    lines.push(...session.tasks.map(describeTask))
+    for (const task of session.tasks) lines.push(describeTask(task))
   }
   yield* Console.log(lines.join("\n"))
 }))

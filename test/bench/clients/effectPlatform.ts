@@ -4,11 +4,11 @@
  * Effect-native client urlsession is compared with. Downloads run the response's `stream`
  * into a file sink; uploads use `HttpClientRequest.bodyFile`.
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeSink from "@effect/platform-node/NodeSink"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
 import * as fs from "node:fs"
 import { Agent } from "undici"

@@ -23,7 +23,8 @@ const daemonPid = (stateDirectory: string): number | undefined => {
 const procStatusBytes = (pid: number | undefined, field: "VmHWM"): number | null => {
   if (pid === undefined) return null
   try {
-    const kilobytes = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
+    const kilobytes = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))
+      ?.[1]
     return kilobytes === undefined ? null : Number(kilobytes) * 1024
   } catch {
     return null

@@ -38,8 +38,6 @@ const streamed = (url: string) =>
     return { delivered: Buffer.concat(chunks), end }
   }).pipe(Effect.scoped)
 
-
-
 describe("a body shorter than its Content-Length", () => {
   const body = patterned(64 * 1024)
   // Half the declared body, then the end of the connection: a close (FIN) or a reset (RST).
@@ -156,7 +154,12 @@ describe("a body longer than its Content-Length", () => {
 describe("chunked bodies whose framing breaks", () => {
   const chunked = responseHead(200, { "Transfer-Encoding": "chunked" })
   const cases: ReadonlyArray<readonly [string, string, "close" | "keep", string]> = [
-    ["a chunk size that is not hex, after a good chunk", "3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n", "keep", "CannotParseResponse"],
+    [
+      "a chunk size that is not hex, after a good chunk",
+      "3\r\nabc\r\nzz\r\nabc\r\n0\r\n\r\n",
+      "keep",
+      "CannotParseResponse"
+    ],
     ["a negative chunk size", "-3\r\nabc\r\n0\r\n\r\n", "keep", "CannotParseResponse"],
     ["a chunk size past 64 bits", "ffffffffffffffffff\r\nabc\r\n0\r\n\r\n", "keep", "CannotParseResponse"],
     ["chunk data longer than its size", "3\r\nabcdef\r\n0\r\n\r\n", "keep", "CannotParseResponse"],

@@ -16,7 +16,10 @@ import { patterned, sha256, tempDirectory } from "../../fixtures/files.js"
 import { failureOf, hostileServer, outcomeOf, resetAfter, responseHead } from "../../fixtures/hostile.js"
 
 // Text that compresses, with a patterned tail so that a misplaced byte shows.
-const original = Buffer.concat([Buffer.from("the quick brown fox jumps over the lazy dog. ".repeat(2000)), patterned(20_000)])
+const original = Buffer.concat([
+  Buffer.from("the quick brown fox jumps over the lazy dog. ".repeat(2000)),
+  patterned(20_000)
+])
 
 const codings: ReadonlyArray<readonly [string, Buffer]> = [
   ["gzip", zlib.gzipSync(original)],
@@ -64,8 +67,6 @@ const session = (directory: string) =>
     { downloadsDirectory: directory }
   )
 
-
-
 describe("encoded bodies that cannot be decoded", () => {
   for (const [coding, encoded] of codings) {
     const spoiled = spoilers.flatMap(([fault, spoil]) => {
@@ -82,13 +83,16 @@ describe("encoded bodies that cannot be decoded", () => {
             const head = responseHead(200, { "Content-Encoding": headerValue(coding), "Content-Length": bytes.length })
             const server = yield* hostileServer((socket) => socket.write(Buffer.concat([Buffer.from(head), bytes])))
             const data = outcomeOf(yield* Effect.exit(URLSession.data(server.url)))
-            const stream = outcomeOf(yield* Effect.exit(
-              Effect.scoped(Effect.flatMap(URLSession.bytes(server.url), ({ body }) => Stream.runDrain(body)))
-            ))
+            const stream = outcomeOf(
+              yield* Effect.exit(
+                Effect.scoped(Effect.flatMap(URLSession.bytes(server.url), ({ body }) => Stream.runDrain(body)))
+              )
+            )
             const download = outcomeOf(yield* Effect.exit(Effect.scoped(URLSession.download(server.url, { to }))))
             return `${fault}: data ${data}, stream ${stream}, download ${download}`
           })).pipe(Effect.provide(session(directory)))
-        const expected = "data CannotDecodeContentData, stream CannotDecodeContentData, download CannotDecodeContentData"
+        const expected =
+          "data CannotDecodeContentData, stream CannotDecodeContentData, download CannotDecodeContentData"
         expect(outcomes).toEqual(spoiled.map(([fault]) => `${fault}: ${expected}`))
         expect(fs.existsSync(to)).toBe(false)
         expect(fs.existsSync(directory) ? fs.readdirSync(directory) : []).toEqual([])
@@ -158,10 +162,15 @@ describe("an empty body that names a coding", () => {
 
   // An empty body has nothing to decode whatever its framing (browsers and curl deliver it
   // empty too).
-  for (const [framing, answer] of [
-    ["as a single terminating chunk", `${responseHead(200, { "Content-Encoding": "gzip", "Transfer-Encoding": "chunked" })}0\r\n\r\n`],
-    ["ended by the close", responseHead(200, { "Content-Encoding": "br", Connection: "close" })]
-  ] as const) {
+  for (
+    const [framing, answer] of [
+      [
+        "as a single terminating chunk",
+        `${responseHead(200, { "Content-Encoding": "gzip", "Transfer-Encoding": "chunked" })}0\r\n\r\n`
+      ],
+      ["ended by the close", responseHead(200, { "Content-Encoding": "br", Connection: "close" })]
+    ] as const
+  ) {
     it.scoped(`${framing} it is delivered empty too`, () =>
       Effect.gen(function*() {
         const directory = yield* tempDirectory
@@ -178,10 +187,15 @@ describe("a connection lost inside an encoded body", () => {
       Effect.gen(function*() {
         const directory = yield* tempDirectory
         const server = yield* hostileServer((socket) =>
-          resetAfter(socket, Buffer.concat([
-            Buffer.from(responseHead(200, { "Content-Encoding": headerValue(coding), "Content-Length": encoded.length })),
-            encoded.subarray(0, encoded.length >> 1)
-          ]))
+          resetAfter(
+            socket,
+            Buffer.concat([
+              Buffer.from(
+                responseHead(200, { "Content-Encoding": headerValue(coding), "Content-Length": encoded.length })
+              ),
+              encoded.subarray(0, encoded.length >> 1)
+            ])
+          )
         )
         const error = yield* failureOf(URLSession.data(server.url)).pipe(Effect.provide(session(directory)))
         expect(error.code).toBe("NetworkConnectionLost")

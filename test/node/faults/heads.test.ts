@@ -3,13 +3,14 @@
  * that come a byte at a time, bodies a status forbids, and heads that are not HTTP at all.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { URLError, URLRequest, URLResponse, URLSession, URLSessionConfiguration } from "@urlsession/core"
+import type { URLResponse } from "@urlsession/core"
+import { URLError, URLRequest, URLSession, URLSessionConfiguration } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
-import * as Connector from "../../../packages/node/src/internal/connector.js"
 import { Effect, Exit } from "effect"
 import type * as net from "node:net"
 import * as zlib from "node:zlib"
 import { Client } from "undici"
+import * as Connector from "../../../packages/node/src/internal/connector.js"
 import { sha256 } from "../../fixtures/files.js"
 import { tcpServer } from "../../fixtures/servers.js"
 
@@ -66,7 +67,10 @@ describe("informational responses", () => {
       const server = yield* tcpServer((socket) =>
         socket.once("data", () => {
           socket.write("HTTP/1.1 100 Continue\r\nX-A: 1\r\n")
-          setTimeout(() => socket.write("\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>"), 20)
+          setTimeout(
+            () => socket.write("\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>"),
+            20
+          )
           setTimeout(() => socket.write("\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n"), 40)
           setTimeout(() => socket.end("Content-Length: 2\r\n\r\nok"), 60)
         })
@@ -81,7 +85,10 @@ describe("informational responses", () => {
       const server = yield* tcpServer((socket) =>
         socket.once("data", () => {
           socket.write("\r\n")
-          setTimeout(() => socket.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 20)
+          setTimeout(
+            () => socket.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+            20
+          )
         })
       )
       expect(text((yield* URLSession.data(server.url)).data)).toBe("ok")
@@ -99,17 +106,21 @@ describe("informational responses", () => {
       expect(server.connections.accepted()).toBe(1)
     }).pipe(Effect.provide(session())))
 
-  it.live("1xx heads do not re-arm the idle timer: a 1xx trickle that never ends is TimedOut", () =>
-    Effect.gen(function*() {
-      const server = yield* tcpServer((socket) =>
-        socket.once("data", () => {
-          const timer = setInterval(() => socket.write("HTTP/1.1 102 Processing\r\n\r\n"), 100)
-          socket.on("close", () => clearInterval(timer))
-        })
-      )
-      const error = yield* Effect.flip(URLSession.data(server.url))
-      expect(error.code).toBe("TimedOut")
-    }).pipe(Effect.provide(session("1 seconds")), Effect.scoped), { timeout: 10_000 })
+  it.live(
+    "1xx heads do not re-arm the idle timer: a 1xx trickle that never ends is TimedOut",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* tcpServer((socket) =>
+          socket.once("data", () => {
+            const timer = setInterval(() => socket.write("HTTP/1.1 102 Processing\r\n\r\n"), 100)
+            socket.on("close", () => clearInterval(timer))
+          })
+        )
+        const error = yield* Effect.flip(URLSession.data(server.url))
+        expect(error.code).toBe("TimedOut")
+      }).pipe(Effect.provide(session("1 seconds")), Effect.scoped),
+    { timeout: 10_000 }
+  )
 })
 
 describe("the idle timer and the response head", () => {
@@ -158,7 +169,9 @@ describe("responses that have no body whatever their fields say", () => {
     it.scoped(`a ${status} with a Content-Length is delivered with 0 bytes, and the next request is answered`, () =>
       Effect.gen(function*() {
         const server = yield* answering(
-          `HTTP/1.1 ${status} ${status === 204 ? "No Content" : "Not Modified"}\r\nContent-Length: 1234\r\nETag: "a"\r\n\r\n`,
+          `HTTP/1.1 ${status} ${
+            status === 204 ? "No Content" : "Not Modified"
+          }\r\nContent-Length: 1234\r\nETag: "a"\r\n\r\n`,
           "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nnext"
         )
         const { data, response } = yield* URLSession.data(server.url)
@@ -179,7 +192,9 @@ describe("responses that have no body whatever their fields say", () => {
 
   it.scoped("a 304 with Content-Length and Content-Encoding is delivered with 0 bytes", () =>
     Effect.gen(function*() {
-      const server = yield* answering("HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\nContent-Encoding: gzip\r\n\r\n")
+      const server = yield* answering(
+        "HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\nContent-Encoding: gzip\r\n\r\n"
+      )
       const { data, response } = yield* URLSession.data(server.url)
       expect(statusOf(response)).toBe(304)
       expect(data.byteLength).toBe(0)
@@ -203,7 +218,10 @@ const malformedHeads: ReadonlyArray<readonly [string, string]> = [
   ["two different Content-Lengths", "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"],
   ["a negative Content-Length", "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"],
   ["a Content-Length that is not a number", "HTTP/1.1 200 OK\r\nContent-Length: ten\r\n\r\n"],
-  ["Content-Length with chunked", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"],
+  [
+    "Content-Length with chunked",
+    "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+  ],
   ["an unknown transfer coding", "HTTP/1.1 200 OK\r\nTransfer-Encoding: bogus\r\n\r\nabc"],
   ["an invalid chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"],
   ["a bare LF head", "HTTP/1.1 200 OK\nContent-Length: 0\n\n\x00\x00"],
@@ -278,21 +296,25 @@ describe("a complete body followed by the server's close", () => {
       }).pipe(Effect.scoped))
   }
 
-  it.scoped("a gzip body decoded slower than it arrives, from a Connection: close server, is complete", () =>
-    Effect.gen(function*() {
-      const plain = Buffer.alloc(64 * 1024 * 1024, 7)
-      const encoded = zlib.gzipSync(plain, { level: 1 })
-      const server = yield* tcpServer((socket) =>
-        socket.once("data", () => {
-          socket.write(
-            `HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${encoded.length}\r\nConnection: close\r\n\r\n`
-          )
-          socket.end(encoded)
-        })
-      )
-      const { data } = yield* URLSession.data(server.url)
-      expect(sha256(data)).toBe(sha256(plain))
-    }).pipe(Effect.provide(session())), { timeout: 60_000 })
+  it.scoped(
+    "a gzip body decoded slower than it arrives, from a Connection: close server, is complete",
+    () =>
+      Effect.gen(function*() {
+        const plain = Buffer.alloc(64 * 1024 * 1024, 7)
+        const encoded = zlib.gzipSync(plain, { level: 1 })
+        const server = yield* tcpServer((socket) =>
+          socket.once("data", () => {
+            socket.write(
+              `HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: ${encoded.length}\r\nConnection: close\r\n\r\n`
+            )
+            socket.end(encoded)
+          })
+        )
+        const { data } = yield* URLSession.data(server.url)
+        expect(sha256(data)).toBe(sha256(plain))
+      }).pipe(Effect.provide(session())),
+    { timeout: 60_000 }
+  )
 
   it.scoped("a chunked gzip body whose terminator came before the close is complete", () =>
     Effect.gen(function*() {
@@ -300,7 +322,9 @@ describe("a complete body followed by the server's close", () => {
       const encoded = zlib.gzipSync(plain, { level: 1 })
       const server = yield* tcpServer((socket) =>
         socket.once("data", () => {
-          socket.write("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+          socket.write(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+          )
           socket.write(`${encoded.length.toString(16)}\r\n`)
           socket.write(encoded)
           socket.end("\r\n0\r\n\r\n")
@@ -313,8 +337,9 @@ describe("a complete body followed by the server's close", () => {
   it.scoped("a body cut short before its Content-Length, then closed, is still NetworkConnectionLost", () =>
     Effect.gen(function*() {
       const server = yield* tcpServer((socket) =>
-        socket.once("data", () =>
-          socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nonly some")
+        socket.once(
+          "data",
+          () => socket.end("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\nonly some")
         )
       )
       const error = yield* Effect.flip(URLSession.data(server.url))

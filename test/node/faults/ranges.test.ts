@@ -7,17 +7,18 @@
  * server last meant, or the download fails and leaves no file.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { URLResponse, URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
+import type { URLResponse } from "@urlsession/core"
+import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
 import { NodeURLSession } from "@urlsession/node"
 import { Chunk, Effect, Fiber, Stream } from "effect"
-import type * as net from "node:net"
 import * as fs from "node:fs"
+import type * as net from "node:net"
 import * as path from "node:path"
 import { patterned, sha256, tempDirectory } from "../../fixtures/files.js"
 import {
   failureOf,
-  hostileServer,
   type HostileRequest,
+  hostileServer,
   type Resource,
   responseHead,
   serveRanges,
@@ -56,7 +57,10 @@ const rest = body.subarray(held)
  * `later` (a well-behaved server by default). Gives what the resumed task ended with, the offset it resumed at, and
  * the range each request asked for.
  */
-const resumeAgainst = (forgery: Forgery, later: Forgery = (socket, request) => serveRanges(socket, request, resource)) =>
+const resumeAgainst = (
+  forgery: Forgery,
+  later: Forgery = (socket, request) => serveRanges(socket, request, resource)
+) =>
   Effect.gen(function*() {
     const directory = yield* tempDirectory
     const server = yield* hostileServer((socket, request, index) => {
@@ -79,7 +83,9 @@ const resumeAgainst = (forgery: Forgery, later: Forgery = (socket, request) => s
       return {
         // Read while the session that owns the file is open.
         finished: location === undefined ? undefined : sha256(fs.readFileSync(location)),
-        status: outcome._tag === "Right" ? (outcome.right.response as URLResponse.HTTPURLResponse).statusCode : undefined,
+        status: outcome._tag === "Right"
+          ? (outcome.right.response as URLResponse.HTTPURLResponse).statusCode
+          : undefined,
         code: outcome._tag === "Left" ? outcome.left.code : undefined,
         resumedAt: observed.filter(URLSessionEvent.$is("DidResumeAtOffset")).map((event) => event.fileOffset),
         ranges: server.requests.slice(1).map((request) => request.rangeStart),
@@ -101,27 +107,41 @@ describe("the answer to a resumed download's range", () => {
   // Each forgery is answered by asking again without a range; the well-behaved answer to that
   // gives the whole resource from zero.
   const restarted: ReadonlyArray<readonly [string, Forgery]> = [
-    ["a 206 that starts one byte later", (socket) =>
-      socket.write(partial(`bytes ${held + 1}-${total - 1}/${total}`, body.subarray(held + 1)))],
-    ["a 206 that starts one byte earlier", (socket) =>
-      socket.write(partial(`bytes ${held - 1}-${total - 1}/${total}`, body.subarray(held - 1)))],
+    [
+      "a 206 that starts one byte later",
+      (socket) => socket.write(partial(`bytes ${held + 1}-${total - 1}/${total}`, body.subarray(held + 1)))
+    ],
+    [
+      "a 206 that starts one byte earlier",
+      (socket) => socket.write(partial(`bytes ${held - 1}-${total - 1}/${total}`, body.subarray(held - 1)))
+    ],
     ["a 206 that starts at zero", (socket) => socket.write(partial(`bytes 0-${total - 1}/${total}`, body))],
-    ["a 206 with another total", (socket) =>
-      socket.write(partial(`bytes ${held}-${total - 1}/${total + 1}`, rest))],
+    ["a 206 with another total", (socket) => socket.write(partial(`bytes ${held}-${total - 1}/${total + 1}`, rest))],
     ["a 206 with an unknown total", (socket) => socket.write(partial(`bytes ${held}-${total - 1}/*`, rest))],
-    ["a 206 that stops before the last byte", (socket) =>
-      socket.write(partial(`bytes ${held}-${total - 2}/${total}`, body.subarray(held, total - 1)))],
+    [
+      "a 206 that stops before the last byte",
+      (socket) => socket.write(partial(`bytes ${held}-${total - 2}/${total}`, body.subarray(held, total - 1)))
+    ],
     ["a 206 without Content-Range", (socket) => socket.write(partial(undefined, rest))],
     ["a 206 whose Content-Range names no range", (socket) => socket.write(partial(`bytes */${total}`, rest))],
     ["a 206 in another unit", (socket) => socket.write(partial(`items ${held}-${total - 1}/${total}`, rest))],
-    ["a 206 with a Content-Range that is not a number", (socket) =>
-      socket.write(partial(`bytes ${held}-x/${total}`, rest))],
-    ["a 206 with another ETag", (socket) =>
-      socket.write(partial(`bytes ${held}-${total - 1}/${total}`, rest, { ETag: "\"v2\"" }))],
-    ["a 206 with a weak form of the same ETag", (socket) =>
-      socket.write(partial(`bytes ${held}-${total - 1}/${total}`, rest, { ETag: `W/${resource.etag}` }))],
+    [
+      "a 206 with a Content-Range that is not a number",
+      (socket) => socket.write(partial(`bytes ${held}-x/${total}`, rest))
+    ],
+    [
+      "a 206 with another ETag",
+      (socket) => socket.write(partial(`bytes ${held}-${total - 1}/${total}`, rest, { ETag: "\"v2\"" }))
+    ],
+    [
+      "a 206 with a weak form of the same ETag",
+      (socket) => socket.write(partial(`bytes ${held}-${total - 1}/${total}`, rest, { ETag: `W/${resource.etag}` }))
+    ],
     ["a 206 without an ETag", (socket) => {
-      const head = responseHead(206, { "Content-Range": `bytes ${held}-${total - 1}/${total}`, "Content-Length": rest.length })
+      const head = responseHead(206, {
+        "Content-Range": `bytes ${held}-${total - 1}/${total}`,
+        "Content-Length": rest.length
+      })
       socket.write(Buffer.concat([Buffer.from(head), rest]))
     }],
     ["a multipart/byteranges 206", (socket) => {
@@ -132,8 +152,7 @@ describe("the answer to a resumed download's range", () => {
       ])
       socket.write(partial(undefined, part, { "Content-Type": "multipart/byteranges; boundary=B" }))
     }],
-    ["a 416", (socket) =>
-      socket.write(responseHead(416, { "Content-Range": `bytes */${total}`, "Content-Length": 0 }))]
+    ["a 416", (socket) => socket.write(responseHead(416, { "Content-Range": `bytes */${total}`, "Content-Length": 0 }))]
   ]
 
   for (const [name, forgery] of restarted) {
@@ -197,9 +216,7 @@ describe("a 206 nobody asked for", () => {
     Effect.gen(function*() {
       const directory = yield* tempDirectory
       const piece = body.subarray(1000, 2000)
-      const server = yield* hostileServer((socket) =>
-        socket.write(partial(`bytes 1000-1999/${total}`, piece))
-      )
+      const server = yield* hostileServer((socket) => socket.write(partial(`bytes 1000-1999/${total}`, piece)))
       const { status, finished } = yield* Effect.gen(function*() {
         const { location, response } = yield* URLSession.download(server.url)
         return {

@@ -14,8 +14,8 @@ import { patterned, sha256, tempDirectory } from "../../fixtures/files.js"
 import {
   failureOf,
   faultRuns,
-  hostileServer,
   type HostileRequest,
+  hostileServer,
   resetAfter,
   type Resource,
   responseHead,
@@ -27,7 +27,8 @@ import {
 const resource: Resource = { body: patterned(256 * 1024, 3), etag: "\"r1\"" }
 const { body } = resource
 
-const session = (directory: string) => NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+const session = (directory: string) =>
+  NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
 
 /**
  * Serves `resource` with byte ranges, but resets the connection at each offset of `cuts` (in
@@ -73,77 +74,91 @@ const partialBytes = (directory: string, resumeData: ResumeData.ResumeData) =>
 describe("resets at random offsets", () => {
   const runs = faultRuns(12)
 
-  it.live(`a download reset at random offsets resumes from each failure to the original bytes (${runs} seeded runs)`, () =>
-    Effect.gen(function*() {
-      for (let seed = 1; seed <= runs; seed++) {
-        const cuts = cutsFor(seed)
-        const because = `seed ${seed}, cuts at ${cuts.join(", ")}`
-        const directory = yield* tempDirectory
-        const server = yield* resettingServer(cuts)
-        // The sha256 is taken while the session, which owns the finished file, is open.
-        const finished = yield* Effect.gen(function*() {
-          let error = yield* failureOf(Effect.scoped(URLSession.download(server.url)))
-          while (true) {
-            expect(error.code, because).toBe("NetworkConnectionLost")
-            const resumeData = error.resumeData
-            // A reset discards what was still in flight: a failure may carry fewer bytes than
-            // were sent, or none (then there is nothing to resume, and nothing left on disk).
-            if (resumeData === undefined) {
-              expect(fs.readdirSync(directory), because).toEqual([])
-              const restarted = yield* Effect.either(URLSession.download(server.url))
-              if (restarted._tag === "Right") return sha256(fs.readFileSync(restarted.right.location))
-              error = restarted.left
-              continue
+  it.live(
+    `a download reset at random offsets resumes from each failure to the original bytes (${runs} seeded runs)`,
+    () =>
+      Effect.gen(function*() {
+        for (let seed = 1; seed <= runs; seed++) {
+          const cuts = cutsFor(seed)
+          const because = `seed ${seed}, cuts at ${cuts.join(", ")}`
+          const directory = yield* tempDirectory
+          const server = yield* resettingServer(cuts)
+          // The sha256 is taken while the session, which owns the finished file, is open.
+          const finished = yield* Effect.gen(function*() {
+            let error = yield* failureOf(Effect.scoped(URLSession.download(server.url)))
+            while (true) {
+              expect(error.code, because).toBe("NetworkConnectionLost")
+              const resumeData = error.resumeData
+              // A reset discards what was still in flight: a failure may carry fewer bytes than
+              // were sent, or none (then there is nothing to resume, and nothing left on disk).
+              if (resumeData === undefined) {
+                expect(fs.readdirSync(directory), because).toEqual([])
+                const restarted = yield* Effect.either(URLSession.download(server.url))
+                if (restarted._tag === "Right") return sha256(fs.readFileSync(restarted.right.location))
+                error = restarted.left
+                continue
+              }
+              expect(resumeData.bytesReceived, because).toBeLessThanOrEqual(server.applied.at(-1)!)
+              expect(resumeData.expectedLength, because).toBe(body.length)
+              expect(fs.readdirSync(directory), because).toEqual([resumeData.partialFile])
+              expect(sha256(partialBytes(directory, resumeData)), because).toBe(
+                sha256(body.subarray(0, resumeData.bytesReceived))
+              )
+              const task = yield* URLSession.downloadTaskWithResumeData(resumeData)
+              yield* task.resume
+              const outcome = yield* Effect.either(task.await)
+              expect(server.requests.at(-1)!.rangeStart, because).toBe(resumeData.bytesReceived)
+              if (outcome._tag === "Right") return sha256(fs.readFileSync(outcome.right.location))
+              error = outcome.left
             }
-            expect(resumeData.bytesReceived, because).toBeLessThanOrEqual(server.applied.at(-1)!)
-            expect(resumeData.expectedLength, because).toBe(body.length)
-            expect(fs.readdirSync(directory), because).toEqual([resumeData.partialFile])
-            expect(sha256(partialBytes(directory, resumeData)), because).toBe(
-              sha256(body.subarray(0, resumeData.bytesReceived))
-            )
-            const task = yield* URLSession.downloadTaskWithResumeData(resumeData)
-            yield* task.resume
-            const outcome = yield* Effect.either(task.await)
-            expect(server.requests.at(-1)!.rangeStart, because).toBe(resumeData.bytesReceived)
-            if (outcome._tag === "Right") return sha256(fs.readFileSync(outcome.right.location))
-            error = outcome.left
-          }
-        }).pipe(Effect.provide(session(directory)))
-        expect(finished, because).toBe(sha256(body))
-      }
-    }).pipe(Effect.scoped), { timeout: 120_000 })
+          }).pipe(Effect.provide(session(directory)))
+          expect(finished, because).toBe(sha256(body))
+        }
+      }).pipe(Effect.scoped),
+    { timeout: 120_000 }
+  )
 
-  it.live(`retryDownload through random resets leaves the original bytes at \`to\` and nothing else (${runs} seeded runs)`, () =>
-    Effect.gen(function*() {
-      for (let seed = 1001; seed < 1001 + runs; seed++) {
-        const cuts = cutsFor(seed)
-        const because = `seed ${seed}, cuts at ${cuts.join(", ")}`
-        const directory = yield* tempDirectory
-        const target = yield* tempDirectory
-        const to = path.join(target, "file.bin")
-        const server = yield* resettingServer(cuts)
-        yield* URLSession.download(server.url, { to }).pipe(
-          URLSession.retryDownload(Schedule.recurs(2 * cuts.length + 2)),
-          Effect.scoped,
-          Effect.provide(session(directory))
+  it.live(
+    `retryDownload through random resets leaves the original bytes at \`to\` and nothing else (${runs} seeded runs)`,
+    () =>
+      Effect.gen(function*() {
+        for (let seed = 1001; seed < 1001 + runs; seed++) {
+          const cuts = cutsFor(seed)
+          const because = `seed ${seed}, cuts at ${cuts.join(", ")}`
+          const directory = yield* tempDirectory
+          const target = yield* tempDirectory
+          const to = path.join(target, "file.bin")
+          const server = yield* resettingServer(cuts)
+          yield* URLSession.download(server.url, { to }).pipe(
+            URLSession.retryDownload(Schedule.recurs(2 * cuts.length + 2)),
+            Effect.scoped,
+            Effect.provide(session(directory))
+          )
+          expect(sha256(fs.readFileSync(to)), because).toBe(sha256(body))
+          expect(fs.readdirSync(directory), because).toEqual([])
+          expect(fs.readdirSync(target), because).toEqual(["file.bin"])
+        }
+      }).pipe(Effect.scoped),
+    { timeout: 120_000 }
+  )
+
+  it.live(
+    `a data task reset at any offset of its head or body fails with NetworkConnectionLost (${runs * 4} seeded runs)`,
+    () =>
+      Effect.gen(function*() {
+        const head = Buffer.from(
+          responseHead(200, { ...wholeFields(resource), "Content-Type": "application/octet-stream" })
         )
-        expect(sha256(fs.readFileSync(to)), because).toBe(sha256(body))
-        expect(fs.readdirSync(directory), because).toEqual([])
-        expect(fs.readdirSync(target), because).toEqual(["file.bin"])
-      }
-    }).pipe(Effect.scoped), { timeout: 120_000 })
-
-  it.live(`a data task reset at any offset of its head or body fails with NetworkConnectionLost (${runs * 4} seeded runs)`, () =>
-    Effect.gen(function*() {
-      const head = Buffer.from(responseHead(200, { ...wholeFields(resource), "Content-Type": "application/octet-stream" }))
-      const answer = Buffer.concat([head, body])
-      for (let seed = 2001; seed < 2001 + runs * 4; seed++) {
-        const random = seededRandom(seed)
-        // Half the runs cut inside the head, where there is no response yet.
-        const cut = random.next() < 0.5 ? random.integer(0, head.length) : random.integer(head.length, answer.length)
-        const server = yield* hostileServer((socket) => resetAfter(socket, answer.subarray(0, cut)))
-        const error = yield* failureOf(URLSession.data(server.url))
-        expect(error.code, `seed ${seed}, cut at ${cut} of ${answer.length}`).toBe("NetworkConnectionLost")
-      }
-    }).pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default)), Effect.scoped), { timeout: 120_000 })
+        const answer = Buffer.concat([head, body])
+        for (let seed = 2001; seed < 2001 + runs * 4; seed++) {
+          const random = seededRandom(seed)
+          // Half the runs cut inside the head, where there is no response yet.
+          const cut = random.next() < 0.5 ? random.integer(0, head.length) : random.integer(head.length, answer.length)
+          const server = yield* hostileServer((socket) => resetAfter(socket, answer.subarray(0, cut)))
+          const error = yield* failureOf(URLSession.data(server.url))
+          expect(error.code, `seed ${seed}, cut at ${cut} of ${answer.length}`).toBe("NetworkConnectionLost")
+        }
+      }).pipe(Effect.provide(NodeURLSession.layer(URLSessionConfiguration.default)), Effect.scoped),
+    { timeout: 120_000 }
+  )
 })

@@ -49,7 +49,8 @@ const setting = Effect.gen(function*() {
   return { root, directory, outside, server, valid, outsideUntouched }
 })
 
-const session = (directory: string) => NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
+const session = (directory: string) =>
+  NodeURLSession.layer(URLSessionConfiguration.default, { downloadsDirectory: directory })
 
 const encoded = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url")
 
@@ -75,7 +76,10 @@ describe("resume data that decode refuses never reaches the network or the disk"
   const hostile: ReadonlyArray<readonly [string, (valid: Record<string, unknown>) => unknown]> = [
     ["a partial file in the parent directory", (valid) => ({ ...valid, partialFile: "../outside.bin" })],
     ["a partial file given as an absolute path", (valid) => ({ ...valid, partialFile: "/etc/passwd" })],
-    ["a session-shaped name with a path after it", (valid) => ({ ...valid, partialFile: `${partialName}/../../outside.bin` })],
+    [
+      "a session-shaped name with a path after it",
+      (valid) => ({ ...valid, partialFile: `${partialName}/../../outside.bin` })
+    ],
     ["a session-shaped name with a newline after it", (valid) => ({ ...valid, partialFile: `${partialName}\n` })],
     ["a negative byte count", (valid) => ({ ...valid, bytesReceived: -1 })],
     ["a fractional byte count", (valid) => ({ ...valid, bytesReceived: 1.5 })],
@@ -255,7 +259,9 @@ describe("resume data that never went through decode", () => {
     Effect.gen(function*() {
       const { directory, valid } = yield* setting
       const error = yield* failureOf(
-        URLSession.downloadTaskWithResumeData({ ...valid, partialFile: "../outside.bin" } as unknown as ResumeData.ResumeData)
+        URLSession.downloadTaskWithResumeData(
+          { ...valid, partialFile: "../outside.bin" } as unknown as ResumeData.ResumeData
+        )
       ).pipe(Effect.provide(session(directory)))
       expect(error.message).toBe("The data could not be decoded: the resume data has an invalid partialFile")
     }))
@@ -263,7 +269,9 @@ describe("resume data that never went through decode", () => {
   it.scoped("a plain object that decode would accept resumes as decoded resume data does", () =>
     Effect.gen(function*() {
       const { directory, server, valid } = yield* setting
-      const outcome = yield* resumeFrom(valid as unknown as ResumeData.ResumeData).pipe(Effect.provide(session(directory)))
+      const outcome = yield* resumeFrom(valid as unknown as ResumeData.ResumeData).pipe(
+        Effect.provide(session(directory))
+      )
       expect(outcome).toBe("the original bytes")
       expect(server.requests.map((request) => request.rangeStart)).toEqual([recorded])
     }))

@@ -142,7 +142,10 @@ describe("a download that stalls", () => {
       // The first answer stalls after 30 000 bytes; the resumed one is served in full.
       const server = yield* hostileServer((socket, request, index) =>
         index === 0
-          ? stallAfter(socket, Buffer.concat([Buffer.from(responseHead(200, wholeFields(resource))), body.subarray(0, 30_000)]))
+          ? stallAfter(
+            socket,
+            Buffer.concat([Buffer.from(responseHead(200, wholeFields(resource))), body.subarray(0, 30_000)])
+          )
           : serveRanges(socket, request, resource)
       )
       yield* Effect.gen(function*() {

@@ -93,7 +93,7 @@ const percentDecode = (text: string): Uint8Array | undefined => {
     } else {
       const code = text.codePointAt(i)!
       if (code > 0xffff) i++
-      bytes.push(...encoder.encode(String.fromCodePoint(code)))
+      for (const byte of encoder.encode(String.fromCodePoint(code))) bytes.push(byte)
     }
   }
   return Uint8Array.from(bytes)

@@ -3,11 +3,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import type { DownloadStorage, PartialFile } from "../DownloadStorage.js"
 import { ResumeData, version as resumeDataVersion } from "../ResumeData.js"
 import * as URLError from "../URLError.js"
 import * as URLRequest from "../URLRequest.js"
 import { isHTTPURLResponse, type URLResponse } from "../URLResponse.js"
-import type { DownloadStorage, PartialFile } from "../DownloadStorage.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { DownloadResult } from "../URLSessionTask.js"
 import * as EntityTag from "./entityTag.js"
@@ -168,7 +168,10 @@ export const make = (
         }
         if (wasResume) {
           file = yield* reopen(path, "openOrCreate")
-          yield* Effect.mapError(file.truncate(0), fileError("CannotWriteToFile", `cannot empty the partial file ${path}`))
+          yield* Effect.mapError(
+            file.truncate(0),
+            fileError("CannotWriteToFile", `cannot empty the partial file ${path}`)
+          )
         } else {
           file = yield* create(path)
         }
@@ -292,7 +295,9 @@ export const make = (
     // checkpoint to give.
     checkpoint: Effect.suspend(() => {
       const resumeData = delivery.resumeData()
-      if (Option.isNone(resumeData) || file === undefined || lastResponse === undefined) return Effect.succeed(resumeData)
+      if (Option.isNone(resumeData) || file === undefined || lastResponse === undefined) {
+        return Effect.succeed(resumeData)
+      }
       return file.sync.pipe(Effect.as(resumeData), Effect.orElseSucceed(() => Option.none<ResumeData>()))
     }),
     removePartialFile: Effect.suspend(() =>

@@ -31,7 +31,8 @@ export class DownloadTask extends Task<DownloadResult> implements URLSessionDown
       file = made
       return {
         ...made,
-        finish: (response) => Effect.tap(made.finish(response), ({ location }) => Effect.sync(() => onHandedOver(location)))
+        finish: (response) =>
+          Effect.tap(made.finish(response), ({ location }) => Effect.sync(() => onHandedOver(location)))
       }
     }, options)
     this.file = file!

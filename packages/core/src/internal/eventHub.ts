@@ -217,24 +217,25 @@ export class EventHub<A> {
 
   private subscription: Stream.Stream<A> | undefined
 
-  private makeSubscription = (): Stream.Stream<A> => Stream.unwrapScoped(
-    Effect.acquireRelease(
-      Effect.sync(() => {
-        if (this.closed) return undefined
-        const subscriber = new Subscriber<A>(this.isBackpressured)
-        this.subscribers.add(subscriber)
-        return subscriber
-      }),
-      (subscriber) =>
-        subscriber === undefined ? Effect.void : Effect.sync(() => {
-          this.subscribers.delete(subscriber)
-          subscriber.leave()
-          subscriber.clear()
-        })
-    ).pipe(
-      Effect.map((subscriber) => subscriber === undefined ? Stream.empty : this.eventsOf(subscriber))
+  private makeSubscription = (): Stream.Stream<A> =>
+    Stream.unwrapScoped(
+      Effect.acquireRelease(
+        Effect.sync(() => {
+          if (this.closed) return undefined
+          const subscriber = new Subscriber<A>(this.isBackpressured)
+          this.subscribers.add(subscriber)
+          return subscriber
+        }),
+        (subscriber) =>
+          subscriber === undefined ? Effect.void : Effect.sync(() => {
+            this.subscribers.delete(subscriber)
+            subscriber.leave()
+            subscriber.clear()
+          })
+      ).pipe(
+        Effect.map((subscriber) => subscriber === undefined ? Stream.empty : this.eventsOf(subscriber))
+      )
     )
-  )
 
   // Whatever is queued, as one chunk per pull (at least one event): one step of the stream
   // per batch rather than per event. The permits of a batch's data events go back when the

@@ -1,8 +1,8 @@
 import * as Effect from "effect/Effect"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { URLSessionDownloadTask } from "../URLSessionTask.js"
-import type { TaskEvents } from "./taskEvents.js"
 import type { AdoptedLoad } from "./taskEnvironment.js"
+import type { TaskEvents } from "./taskEvents.js"
 
 /**
  * A data task becomes a download task (its delegate answered `becomeDownload`): a new task

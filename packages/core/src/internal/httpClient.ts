@@ -217,12 +217,16 @@ class URLSessionResponse extends Inspectable.Class implements HttpClientResponse
   // responses do.
   private collected: Effect.Effect<Uint8Array, HttpClientError.ResponseError> | undefined
   private get bytes(): Effect.Effect<Uint8Array, HttpClientError.ResponseError> {
-    return this.collected ??= Effect.runSync(Effect.cached(Effect.map(Stream.runCollect(this.stream), (chunks) => concat(Chunk.toReadonlyArray(chunks)))))
+    return this.collected ??= Effect.runSync(
+      Effect.cached(Effect.map(Stream.runCollect(this.stream), (chunks) => concat(Chunk.toReadonlyArray(chunks))))
+    )
   }
 
   get arrayBuffer(): Effect.Effect<ArrayBuffer, HttpClientError.ResponseError> {
     return Effect.map(this.bytes, (bytes) => {
-      if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+      if (
+        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer
+      ) {
         return bytes.buffer
       }
       // A chunk can be a view into a larger buffer (Node's pooled Buffers): copied out, never
@@ -234,8 +238,10 @@ class URLSessionResponse extends Inspectable.Class implements HttpClientResponse
   }
 
   get text(): Effect.Effect<string, HttpClientError.ResponseError> {
-    return Effect.flatMap(this.bytes, (bytes) =>
-      Either.mapLeft(decodeText(this.source, bytes, "lenient"), (failure) => this.decodeError(failure.cause)))
+    return Effect.flatMap(
+      this.bytes,
+      (bytes) => Either.mapLeft(decodeText(this.source, bytes, "lenient"), (failure) => this.decodeError(failure.cause))
+    )
   }
 
   get json(): Effect.Effect<unknown, HttpClientError.ResponseError> {

@@ -68,7 +68,6 @@ export const decide = (
 // 300 (Multiple Choices) and 304 (Not Modified) are answers, not redirects.
 const redirectStatuses = new Set([301, 302, 303, 305, 306, 307, 308])
 
-
 /** Header fields that describe a body, dropped with the body when a redirect turns into a GET. */
 const bodyFields = ["Content-Type", "Content-Length", "Content-Encoding", "Content-Language", "Content-Location"]
 
@@ -143,7 +142,9 @@ export const checkChosen = (
   try {
     url = new URL(chosen.url)
   } catch (cause) {
-    return Either.left(URLError.make("BadURL", { failingURL: chosen.url, message: "the redirect is not a valid URL", cause }))
+    return Either.left(
+      URLError.make("BadURL", { failingURL: chosen.url, message: "the redirect is not a valid URL", cause })
+    )
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     return Either.left(URLError.make("UnsupportedURL", {

@@ -7,16 +7,16 @@ import * as FiberSet from "effect/FiberSet"
 import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import type { DownloadStorage } from "../DownloadStorage.js"
+import * as ResumeData from "../ResumeData.js"
 import * as URLError from "../URLError.js"
 import type { URLProtocol } from "../URLProtocol.js"
 import * as URLRequest from "../URLRequest.js"
 import type { URLResponse } from "../URLResponse.js"
-import type { DownloadStorage } from "../DownloadStorage.js"
 import type { DownloadOptions, StreamedResponse, UploadOptions, URLSession } from "../URLSession.js"
 import type { URLSessionConfiguration } from "../URLSessionConfiguration.js"
 import type { URLSessionDelegate } from "../URLSessionDelegate.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
-import * as ResumeData from "../ResumeData.js"
 import type {
   DataResult,
   DownloadResult,
@@ -24,15 +24,15 @@ import type {
   URLSessionDownloadTask,
   URLSessionTask
 } from "../URLSessionTask.js"
-import { dataProtocol } from "./dataProtocol.js"
-import { resumeFrom } from "./resumeFrom.js"
-import { DownloadTask } from "./downloadTask.js"
-import * as DownloadFile from "./downloadFile.js"
-import * as ResumableDownload from "./resumableDownload.js"
-import * as TransferProgress from "./transferProgress.js"
 import { Admission, tasksPerConnection } from "./admission.js"
+import { dataProtocol } from "./dataProtocol.js"
+import * as DownloadFile from "./downloadFile.js"
+import { DownloadTask } from "./downloadTask.js"
 import { EventHub } from "./eventHub.js"
+import * as ResumableDownload from "./resumableDownload.js"
+import { resumeFrom } from "./resumeFrom.js"
 import * as Task from "./task.js"
+import * as TransferProgress from "./transferProgress.js"
 import * as UploadBody from "./uploadBody.js"
 import { Watchdog } from "./watchdog.js"
 
@@ -48,10 +48,10 @@ export const make = (
 ): Effect.Effect<URLSession, never, Scope.Scope> =>
   Effect.gen(function*() {
     const sessionEvents = new EventHub<URLSessionEvent.URLSessionEvent>(
-    URLSessionEvent.isBackpressured,
-    URLSessionEvent.coalescingKey,
-    URLSessionEvent.coalesce
-  )
+      URLSessionEvent.isBackpressured,
+      URLSessionEvent.coalescingKey,
+      URLSessionEvent.coalesce
+    )
     const fibers = yield* FiberSet.make<void, never>()
     const tasks = new Map<number, Task.TaskHandle<unknown>>()
     let nextTaskIdentifier = 1
@@ -116,7 +116,9 @@ export const make = (
       options: URLRequest.Options | undefined
     ): URLRequest.URLRequest => {
       const request = URLRequest.fromURLOrRequest(urlOrRequest, options)
-      return Option.isSome(configuration.baseURL) ? URLRequest.resolvedAgainst(request, configuration.baseURL.value) : request
+      return Option.isSome(configuration.baseURL)
+        ? URLRequest.resolvedAgainst(request, configuration.baseURL.value)
+        : request
     }
 
     const createTask = <A>(
@@ -190,8 +192,11 @@ export const make = (
           return noStorage
         }
         const onHandedOver = (location: string) => void handedOver.add(location)
-        return registerTask(adopted, (taskIdentifier) =>
-          new DownloadTask(environment, taskIdentifier, request, storage, resume, onHandedOver, { adopted }))
+        return registerTask(
+          adopted,
+          (taskIdentifier) =>
+            new DownloadTask(environment, taskIdentifier, request, storage, resume, onHandedOver, { adopted })
+        )
       })
 
     const downloadTask = (urlOrRequest: string | URL | URLRequest.URLRequest, options?: URLRequest.Options) =>
@@ -218,14 +223,21 @@ export const make = (
             message: `cannot resume from the partial file ${partial}: ${why}`,
             cause
           })
-        const size = yield* Effect.scoped(Effect.flatMap(storage.openPartialFile(partial, "open"), (file) =>
-          file.size > resumeData.bytesReceived
-            ? Effect.as(file.truncate(resumeData.bytesReceived), file.size)
-            : Effect.succeed(file.size))).pipe(
-            Effect.mapError((cause) =>
-              unusable(cause._tag === "SystemError" && cause.description !== undefined ? cause.description : "it cannot be opened", cause)
+        const size = yield* Effect.scoped(
+          Effect.flatMap(storage.openPartialFile(partial, "open"), (file) =>
+            file.size > resumeData.bytesReceived
+              ? Effect.as(file.truncate(resumeData.bytesReceived), file.size)
+              : Effect.succeed(file.size))
+        ).pipe(
+          Effect.mapError((cause) =>
+            unusable(
+              cause._tag === "SystemError" && cause.description !== undefined
+                ? cause.description
+                : "it cannot be opened",
+              cause
             )
           )
+        )
         if (size < resumeData.bytesReceived) {
           return yield* Effect.fail(unusable(`it holds ${size} bytes, not the ${resumeData.bytesReceived} recorded`))
         }
@@ -239,8 +251,10 @@ export const make = (
     ): Effect.Effect<DownloadResult, URLError.URLError, Scope.Scope> =>
       Effect.gen(function*() {
         const request = requestOf(urlOrRequest, options)
-        const resume = Option.filter(yield* FiberRef.get(resumeFrom), (resumeData) =>
-          resumeData.originalURL === request.url)
+        const resume = Option.filter(
+          yield* FiberRef.get(resumeFrom),
+          (resumeData) => resumeData.originalURL === request.url
+        )
         if (storage === undefined) return yield* noStorage
         const fileSystem = storage.fileSystem
         const result = options?.resumable === true

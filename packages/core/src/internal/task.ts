@@ -9,20 +9,20 @@ import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import * as URLError from "../URLError.js"
-import * as URLRequest from "../URLRequest.js"
+import type * as URLRequest from "../URLRequest.js"
 import type { URLResponse } from "../URLResponse.js"
 import * as URLSessionEvent from "../URLSessionEvent.js"
 import type { State, URLSessionTask } from "../URLSessionTask.js"
 import * as Admission from "./admission.js"
-import { TaskEvents } from "./taskEvents.js"
-import { SuspendGate, TaskProgress } from "./taskProgress.js"
-import * as Phase from "./taskPhase.js"
 import * as Exchange from "./exchange.js"
 import * as Hop from "./hop.js"
-import type * as Watchdog from "./watchdog.js"
+import { TaskEvents } from "./taskEvents.js"
+import * as Phase from "./taskPhase.js"
+import { SuspendGate, TaskProgress } from "./taskProgress.js"
 import * as UploadBody from "./uploadBody.js"
+import type * as Watchdog from "./watchdog.js"
 
 import type { Delivery, TaskContext } from "./delivery.js"
 import type { AdoptedLoad, TaskEnvironment, TaskHandle, TaskOptions } from "./taskEnvironment.js"
@@ -295,10 +295,9 @@ export class Task<A> implements TaskHandle<A> {
   }
 
   private load(clock: Clock.Clock): Effect.Effect<A, URLError.URLError> {
-    const self = this
     const adopted = this.adopted
-    return Effect.gen(function*() {
-      let request = adopted === undefined ? yield* self.bodies.first(self.originalRequest) : adopted.request
+    return Effect.gen(this, function*() {
+      let request = adopted === undefined ? yield* this.bodies.first(this.originalRequest) : adopted.request
       // The adopted load is the first hop only: a restart (after the connection broke while
       // suspended) sends a new request from resume data.
       let adoptedPending = adopted !== undefined
@@ -306,12 +305,12 @@ export class Task<A> implements TaskHandle<A> {
         const adoptedNow = adoptedPending
         adoptedPending = false
         const hop = adoptedNow
-          ? yield* Exchange.adopted(self.exchange, adopted!, clock)
-          : yield* self.hopIn((scope) => Exchange.load(self.exchange, request, redirects, clock, scope))
+          ? yield* Exchange.adopted(this.exchange, adopted!, clock)
+          : yield* this.hopIn((scope) => Exchange.load(this.exchange, request, redirects, clock, scope))
         if (hop._tag === "Done") return hop.value
         if (hop._tag === "BecameDownload") {
           return yield* Effect.fail(
-            self.failure("Cancelled", `the delegate turned this data task into download task ${hop.taskIdentifier}`)
+            this.failure("Cancelled", `the delegate turned this data task into download task ${hop.taskIdentifier}`)
           )
         }
         request = hop.request
@@ -401,7 +400,7 @@ export class Task<A> implements TaskHandle<A> {
       this.phase = { _tag: "Completed", outcome }
       const waiters = this.waiters
       this.waiters = undefined
-      if (waiters !== undefined) for (const waiter of waiters) waiter(outcome)
+      if (waiters !== undefined) { for (const waiter of waiters) waiter(outcome) }
       this.environment.onFinished(this.taskIdentifier)
     }
     if (steps.length === 0) {
@@ -420,7 +419,9 @@ export class Task<A> implements TaskHandle<A> {
   private errorOf(phase: Phase.Phase<A>, cause: Cause.Cause<URLError.URLError>): URLError.URLError {
     const failed = Cause.failureOption(cause)
     if (Option.isSome(failed)) return failed.value
-    if (!Cause.isInterruptedOnly(cause)) return this.failure("Unknown", "the task died of a defect", Cause.squash(cause))
+    if (!Cause.isInterruptedOnly(cause)) {
+      return this.failure("Unknown", "the task died of a defect", Cause.squash(cause))
+    }
     return phase._tag === "TimingOut" ? this.failure("TimedOut", phase.reason) : this.failure("Cancelled")
   }
 

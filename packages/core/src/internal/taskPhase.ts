@@ -32,8 +32,7 @@ export const loading: Phase<never> = { _tag: "Loading" }
 export const cancelling: Phase<never> = { _tag: "Cancelling" }
 
 /** Has the task's outcome been decided? Nothing can start or change it any more. */
-export const isEnded = (phase: Phase<unknown>): boolean =>
-  phase._tag === "Completing" || phase._tag === "Completed"
+export const isEnded = (phase: Phase<unknown>): boolean => phase._tag === "Completing" || phase._tag === "Completed"
 
 /** Do `resume` and `suspend` still mean something? Not once a cancel or the end has come. */
 export const isSuspendable = (phase: Phase<unknown>): boolean => phase._tag !== "Cancelling" && !isEnded(phase)

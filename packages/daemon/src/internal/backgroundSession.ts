@@ -70,11 +70,12 @@ export interface BackgroundURLSession extends URLSession.URLSession {
 
 const isBackgroundSession = (session: URLSession.URLSession): session is BackgroundURLSession => TypeId in session
 
-export const acknowledge = (task: { readonly taskIdentifier: number }): Effect.Effect<void, URLError.URLError, URLSession.URLSession> =>
+export const acknowledge = (
+  task: { readonly taskIdentifier: number }
+): Effect.Effect<void, URLError.URLError, URLSession.URLSession> =>
   Effect.flatMap(URLSession.URLSession, (session) =>
     // Another session keeps nothing to hand over.
     isBackgroundSession(session) ? session[TypeId].acknowledge(task) : Effect.void)
-
 
 // An upload is a POST unless the request names another method, as in any session.
 const uploadRequest = (request: URLRequest.URLRequest) =>
@@ -115,7 +116,8 @@ export const make = (
     let invalidated = false
     const fibers = yield* FiberSet.make<void, never>()
     const ready = yield* Deferred.make<DaemonConnection>()
-    const call: DaemonConnection["call"] = (f) => Effect.flatMap(Deferred.await(ready), (connection) => connection.call(f))
+    const call: DaemonConnection["call"] = (f) =>
+      Effect.flatMap(Deferred.await(ready), (connection) => connection.call(f))
 
     const acknowledgeTask = (taskIdentifier: number): Effect.Effect<void, URLError.URLError> =>
       taskIdentifier < 0 ? Effect.void : call((client) => client.Acknowledge({ identifier, taskIdentifier })).pipe(
@@ -348,7 +350,8 @@ export const make = (
             complete(URLError.make("Cancelled", { failingURL: request.url })),
             Option.none<ResumeData.ResumeData>()
           ),
-        events: (isCompleted) => events.subscribeTask(taskIdentifier, isCompleted),
+        events: (isCompleted) =>
+          events.subscribeTask(taskIdentifier, isCompleted),
         setTaskDescription: () => Effect.void,
         snapshot: Effect.succeed(Option.none())
       }
@@ -371,10 +374,14 @@ export const make = (
           return Effect.dieMessage("URLSession: the session was invalidated; it cannot create tasks")
         }
         if (!isHTTP(request.url)) {
-          return Effect.succeed(refuse(kind, request, URLError.make("UnsupportedURL", {
-            failingURL: request.url,
-            message: "background sessions load http and https URLs only"
-          })))
+          return Effect.succeed(refuse(
+            kind,
+            request,
+            URLError.make("UnsupportedURL", {
+              failingURL: request.url,
+              message: "background sessions load http and https URLs only"
+            })
+          ))
         }
         // Made once: a call cut by a lost connection goes again with it, and the daemon
         // returns the task the first one made.
@@ -413,7 +420,6 @@ export const make = (
       options?: URLRequest.Options
     ): Effect.Effect<URLSessionDataTask> =>
       Effect.flatMap(requestOf(urlOrRequest, options), (request) => createOrRefuse("data", request))
-
 
     const uploadTask = (
       urlOrRequest: URLSession.URLOrRequest,
@@ -513,7 +519,9 @@ export const make = (
         // Without `to` the file is the caller's until its scope closes (Apple: "move it
         // before your handler returns"); then the daemon removes it.
         if (to === undefined) {
-          yield* Effect.addFinalizer(() => Effect.ignore(acknowledgeTask(task.taskIdentifier)))
+          yield* Effect.addFinalizer(() =>
+            Effect.ignore(acknowledgeTask(task.taskIdentifier))
+          )
           return result
         }
         yield* moveFile(result.location, to, result.response.url)
@@ -522,7 +530,8 @@ export const make = (
       })
 
     const bytes = (urlOrRequest: URLSession.URLOrRequest, options?: URLRequest.Options) =>
-      Effect.flatMap(dataTask(urlOrRequest, options), (task) => streamedResponse(task, events.open))
+      Effect.flatMap(dataTask(urlOrRequest, options), (task) =>
+        streamedResponse(task, events.open))
 
     const invalidate = (cancel: boolean) =>
       Effect.suspend(() => {

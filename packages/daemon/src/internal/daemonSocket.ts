@@ -1,6 +1,6 @@
+import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import type { PlatformError } from "@effect/platform/Error"
 import type * as SocketServer from "@effect/platform/SocketServer"
-import * as NodeSocketServer from "@effect/platform-node/NodeSocketServer"
 import * as PrivateDirectory from "@urlsession/node/PrivateDirectory"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -22,8 +22,7 @@ export const socketFile = "daemon.sock"
 
 // `sockaddr_un.sun_path` holds 108 bytes on Linux and 104 on macOS and the BSDs, one of
 // them the terminating NUL; a longer path cannot be bound or connected to at all.
-export const maxPathBytes = (platform: NodeJS.Platform = process.platform): number =>
-  platform === "linux" ? 107 : 103
+export const maxPathBytes = (platform: NodeJS.Platform = process.platform): number => platform === "linux" ? 107 : 103
 
 export const pathFor = (
   stateDirectory: string,
@@ -81,13 +80,14 @@ const restrict = (socket: string) =>
     catch: (cause) => unavailable(socket, cause)
   })
 
-export const layerServer: Layer.Layer<SocketServer.SocketServer, DaemonSocketError, StateDirectory> = Layer.unwrapEffect(
-  Effect.gen(function*() {
-    const socket = yield* resolve
-    yield* removeStale(socket)
-    return NodeSocketServer.layer({ path: socket }).pipe(
-      Layer.mapError((cause) => unavailable(socket, cause.cause ?? cause)),
-      Layer.tap(() => restrict(socket))
-    )
-  })
-)
+export const layerServer: Layer.Layer<SocketServer.SocketServer, DaemonSocketError, StateDirectory> = Layer
+  .unwrapEffect(
+    Effect.gen(function*() {
+      const socket = yield* resolve
+      yield* removeStale(socket)
+      return NodeSocketServer.layer({ path: socket }).pipe(
+        Layer.mapError((cause) => unavailable(socket, cause.cause ?? cause)),
+        Layer.tap(() => restrict(socket))
+      )
+    })
+  )

@@ -2,8 +2,8 @@
  * The transfer engine: every call of the protocol, over the store, the sessions' runtimes
  * in the daemon and the transfers running in fibers of the daemon's own.
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as ResumeData from "@urlsession/core/ResumeData"
 import * as URLError from "@urlsession/core/URLError"
 import * as URLSessionConfiguration from "@urlsession/core/URLSessionConfiguration"
@@ -35,12 +35,19 @@ import * as retention from "./retention.js"
 import * as sessionRuntimes from "./sessionRuntimes.js"
 import * as stateDirectory from "./stateDirectory.js"
 import { StoreError, tag as storeTag } from "./store.js"
-import { decodeEvent, decodeRequest, encodeError, encodeRequest, encodeResumeData, storedResumeData } from "./storedForms.js"
+import {
+  decodeEvent,
+  decodeRequest,
+  encodeError,
+  encodeRequest,
+  encodeResumeData,
+  storedResumeData
+} from "./storedForms.js"
 import { taskSnapshot } from "./taskSnapshot.js"
 import {
   completeTask,
-  resumeDataUpdate,
   fail as failTransfer,
+  resumeDataUpdate,
   retag,
   runTransfer,
   type TransferEnvironment,
@@ -108,10 +115,15 @@ const make = Effect.gen(function*() {
         Effect.tapErrorCause((cause) =>
           Cause.isInterruptedOnly(cause) ? Effect.void : Effect.zipRight(
             Effect.logError(`task ${record.taskIdentifier} stopped`, cause),
-            Effect.ignore(failTransfer(environment, runtime, record, URLError.make("Unknown", {
-              message: `urlsessiond could not carry the task on: ${Cause.pretty(cause)}`,
-              cause: Cause.squash(cause)
-            })))
+            Effect.ignore(failTransfer(
+              environment,
+              runtime,
+              record,
+              URLError.make("Unknown", {
+                message: `urlsessiond could not carry the task on: ${Cause.pretty(cause)}`,
+                cause: Cause.squash(cause)
+              })
+            ))
           )
         )
       ),
@@ -148,7 +160,8 @@ const make = Effect.gen(function*() {
       ]
       return Stream.concat(
         Stream.fromIterable(head),
-        Stream.filter(Stream.fromQueue(subscription), (item) => item._tag !== "Stored" || item.sequence > replayedUpTo)
+        Stream.filter(Stream.fromQueue(subscription), (item) =>
+          item._tag !== "Stored" || item.sequence > replayedUpTo)
       )
     }))
 
@@ -157,9 +170,14 @@ const make = Effect.gen(function*() {
       const cannot = (code: URLError.Code, why: string) => URLError.make(code, { message: `the upload file ${why}` })
       if (file === undefined) return yield* cannot("FileDoesNotExist", "is missing: an upload task sends a file")
       if (!path.isAbsolute(file)) return yield* cannot("FileDoesNotExist", `${JSON.stringify(file)} is not absolute`)
-      const info = yield* Effect.mapError(fileSystem.stat(file), () => cannot("FileDoesNotExist", `${file} does not exist`))
-      if (info.type === "Directory") return yield* cannot("FileIsDirectory", `${file} is a directory`)
-      if (info.type !== "File") return yield* cannot("CannotOpenFile", `${file} is not a regular file`)
+      const info = yield* Effect.mapError(fileSystem.stat(file), () =>
+        cannot("FileDoesNotExist", `${file} does not exist`))
+      if (info.type === "Directory") {
+        return yield* cannot("FileIsDirectory", `${file} is a directory`)
+      }
+      if (info.type !== "File") {
+        return yield* cannot("CannotOpenFile", `${file} is not a regular file`)
+      }
       return Number(info.size)
     })
 
@@ -312,11 +330,14 @@ const make = Effect.gen(function*() {
     }))
 
   const acknowledge: Engine["acknowledge"] = (identifier, taskIdentifier) =>
-    Effect.flatMap(store.acknowledgeTask(identifier, taskIdentifier), (previous) =>
-      Option.match(Option.flatMapNullable(previous, (task) => task.finishedFile), {
-        onNone: () => Effect.void,
-        onSome: (file) => Effect.ignore(fileSystem.remove(file))
-      }))
+    Effect.flatMap(
+      store.acknowledgeTask(identifier, taskIdentifier),
+      (previous) =>
+        Option.match(Option.flatMapNullable(previous, (task) => task.finishedFile), {
+          onNone: () => Effect.void,
+          onSome: (file) => Effect.ignore(fileSystem.remove(file))
+        })
+    )
 
   const setTaskDescription: Engine["setTaskDescription"] = (identifier, taskIdentifier, taskDescription) =>
     Effect.asVoid(store.updateTask(identifier, taskIdentifier, { taskDescription }))
@@ -374,8 +395,10 @@ const make = Effect.gen(function*() {
 
   const recover = Effect.zipRight(
     expire,
-    Effect.flatMap(store.sessions, (sessions) =>
-      Effect.forEach(sessions, (session) => recoverSession(session.identifier), { discard: true }))
+    Effect.flatMap(
+      store.sessions,
+      (sessions) => Effect.forEach(sessions, (session) => recoverSession(session.identifier), { discard: true })
+    )
   ).pipe(Effect.catchAllCause((cause) => Effect.logError("recovery failed", cause)))
 
   yield* recover

@@ -105,18 +105,23 @@ export const ensureRunning = (directory: string): Effect.Effect<string, URLError
     // that is stopping (it releases the lock last), or one that another app just started.
     // It is started again until one answers. Any other exit is for its log to explain.
     const answeredOrRestarted = Effect.flatMap(answers(socket), (ok) =>
-      ok || child.exitCode !== 0 ? Effect.succeed(ok) : Effect.as(Effect.map(start(directory), (next) => {
-        child = next
-      }), false))
+      ok || child.exitCode !== 0 ? Effect.succeed(ok) : Effect.as(
+        Effect.map(start(directory), (next) => {
+          child = next
+        }),
+        false
+      ))
     const answered = yield* answeredOrRestarted.pipe(
-      Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (ok) => ok }),
+      Effect.repeat({
+        schedule: Schedule.spaced("50 millis"),
+        until: (ok) =>
+          ok
+      }),
       Effect.timeoutOption(startTimeout)
     )
     if (Option.isNone(answered)) {
       return yield* Effect.fail(URLError.make("CannotConnectToHost", {
-        message: `urlsessiond did not answer at ${socket} within ${startTimeout}; see its log at ${
-          logFile(directory)
-        }`
+        message: `urlsessiond did not answer at ${socket} within ${startTimeout}; see its log at ${logFile(directory)}`
       }))
     }
     return socket

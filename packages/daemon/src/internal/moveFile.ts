@@ -32,6 +32,8 @@ const copyAcross = async (from: string, to: string): Promise<void> => {
  */
 export const moveFile = (from: string, to: string, failingURL: string): Effect.Effect<void, URLError.URLError> =>
   Effect.tryPromise({
-    try: () => fs.rename(from, to).catch((cause) => isCrossDevice(cause) ? copyAcross(from, to) : Promise.reject(cause)),
-    catch: (cause) => URLError.make("CannotMoveFile", { failingURL, message: `cannot move the download to ${to}`, cause })
+    try: () =>
+      fs.rename(from, to).catch((cause) => isCrossDevice(cause) ? copyAcross(from, to) : Promise.reject(cause)),
+    catch: (cause) =>
+      URLError.make("CannotMoveFile", { failingURL, message: `cannot move the download to ${to}`, cause })
   }).pipe(Effect.uninterruptible)

@@ -219,10 +219,12 @@ export class ProxyTask<A> implements URLSessionTask<A> {
         return Option.match(event.error, {
           onSome: (error) => Effect.sync(() => this.settle(Exit.fail(error))),
           onNone: () =>
-            Effect.flatMap(this.knownResponse, (response) =>
-              Effect.exit(this.collector.finish(response, this.latestRequest.url))).pipe(
-                Effect.flatMap((exit) => Effect.sync(() => this.settle(exit)))
-              )
+            Effect.flatMap(
+              this.knownResponse,
+              (response) => Effect.exit(this.collector.finish(response, this.latestRequest.url))
+            ).pipe(
+              Effect.flatMap((exit) => Effect.sync(() => this.settle(exit)))
+            )
         })
     }
     return Effect.void
@@ -244,15 +246,18 @@ export class ProxyTask<A> implements URLSessionTask<A> {
   // leaves a response that says what is known: the URL.
   private get knownResponse(): Effect.Effect<URLResponse> {
     if (Option.isSome(this.latestResponse)) return Effect.succeed(this.latestResponse.value)
-    return Effect.map(this.calls.snapshot, (snapshot) =>
-      Option.getOrElse(Option.flatMap(snapshot, (known) => known.response), () =>
-        new URLResponse({
-          url: this.latestRequest.url,
-          mimeType: Option.none(),
-          expectedContentLength: -1,
-          textEncodingName: Option.none(),
-          suggestedFilename: ""
-        })))
+    return Effect.map(
+      this.calls.snapshot,
+      (snapshot) =>
+        Option.getOrElse(Option.flatMap(snapshot, (known) => known.response), () =>
+          new URLResponse({
+            url: this.latestRequest.url,
+            mimeType: Option.none(),
+            expectedContentLength: -1,
+            textEncodingName: Option.none(),
+            suggestedFilename: ""
+          }))
+    )
   }
 }
 

@@ -46,7 +46,8 @@ export const removeUnreferencedFiles = (
       Effect.map(Effect.orElseSucceed(fileSystem.readDirectory(where), () => []), (names) =>
         names.map((name) => path.join(where, name)))
     const files = [...(yield* entries(directories.finished)), ...(yield* entries(directories.partial))]
-    yield* Effect.forEach(files, (file) => referenced.has(file) ? Effect.void : Effect.ignore(fileSystem.remove(file)), {
+    yield* Effect.forEach(files, (file) =>
+      referenced.has(file) ? Effect.void : Effect.ignore(fileSystem.remove(file)), {
       discard: true
     })
   })

@@ -77,8 +77,7 @@ export const make = (options: {
           NodeURLSession.layer(foreground(identifier, configuration), { downloadsDirectory: partialDirectory }),
           scope
         ).pipe(Effect.catchTag("InvalidConfiguration", (error) =>
-          Effect.fail(URLError.make("Unknown", { message: error.message, cause: error }))
-        ))
+          Effect.fail(URLError.make("Unknown", { message: error.message, cause: error }))))
         const built: TransferSession = {
           identifier,
           configuration,
@@ -94,13 +93,20 @@ export const make = (options: {
     const runtimeOf: SessionRuntimes["runtimeOf"] = (identifier) =>
       Effect.gen(function*() {
         const existing = sessions.get(identifier)
-        if (existing !== undefined) return existing
+        if (existing !== undefined) {
+          return existing
+        }
         const record = yield* store.session(identifier)
         if (Option.isNone(record)) {
-          return yield* new StoreError({ reason: "UnknownSession", message: `no session ${JSON.stringify(identifier)}` })
+          return yield* new StoreError({
+            reason: "UnknownSession",
+            message: `no session ${JSON.stringify(identifier)}`
+          })
         }
         const configuration = yield* Schema.decodeUnknown(WireConfiguration)(record.value.configuration).pipe(
-          Effect.mapError((cause) => new StoreError({ reason: "Database", message: cause.message, cause }))
+          Effect.mapError((cause) =>
+            new StoreError({ reason: "Database", message: cause.message, cause })
+          )
         )
         return yield* runtime(identifier, configuration)
       })

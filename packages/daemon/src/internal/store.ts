@@ -1,7 +1,7 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -12,11 +12,11 @@ import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as String from "effect/String"
 import * as path from "node:path"
-import type { NewEvent, NewTask, Store, TaskUpdate } from "../Store.js"
 import type { StateDirectory } from "../StateDirectory.js"
-import * as stateDirectory from "./stateDirectory.js"
+import type { NewEvent, NewTask, Store, TaskUpdate } from "../Store.js"
 import * as migrations from "./migrations.js"
 import { EventRecord, SessionRecord, TaskRecord } from "./records.js"
+import * as stateDirectory from "./stateDirectory.js"
 
 export const tag = Context.GenericTag<Store>("@urlsession/daemon/Store")
 
@@ -58,7 +58,8 @@ const decodeEvents = Schema.decodeUnknown(Schema.Array(EventRecord))
 export const make = (sql: SqliteClient.SqliteClient): Store => {
   const run = <A>(effect: Effect.Effect<A, StoreError | SqlError | ParseError>): Effect.Effect<A, StoreError> =>
     Effect.catchIf(effect, (error): error is SqlError | ParseError => error._tag !== "StoreError", database)
-  const transaction = <A>(effect: Effect.Effect<A, StoreError | SqlError | ParseError>) => run(sql.withTransaction(effect))
+  const transaction = <A>(effect: Effect.Effect<A, StoreError | SqlError | ParseError>) =>
+    run(sql.withTransaction(effect))
 
   // The session's next sequence number, taken in the caller's transaction: the counter lives
   // on the session row, so numbers only grow, even past events that acknowledging deleted.

@@ -8,9 +8,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { ParseError } from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { WireEvent, WireRequest, WireResponse } from "./protocol.js"
 import type { TaskRecord } from "./records.js"
 import { StoreError } from "./store.js"
-import { WireEvent, WireRequest, WireResponse } from "./protocol.js"
 
 // A row that no longer decodes is the database's fault, as the store reports its own.
 export const unreadable = (error: ParseError) =>

@@ -26,25 +26,27 @@ export const streamedResponse = (
     yield* Effect.addFinalizer(() => task.cancel)
     const ofTask = (event: URLSessionEvent.URLSessionEvent): event is URLSessionEvent.TaskEvent =>
       "taskIdentifier" in event && event.taskIdentifier === task.taskIdentifier
-    yield* Effect.forkScoped(Mailbox.toStream(events).pipe(
-      Stream.filter(ofTask),
-      Stream.takeUntil((event) => event._tag === "DidCompleteWithError"),
-      Stream.runForEach((event) => {
-        switch (event._tag) {
-          case "DidReceiveResponse":
-            return Deferred.succeed(head, event.response)
-          case "DidReceiveData":
-            return body.offer(event.data)
-          case "DidCompleteWithError":
-            return Option.match(event.error, {
-              onNone: () => body.end,
-              onSome: (error) => Effect.zipRight(Deferred.fail(head, error), body.fail(error))
-            })
-          default:
-            return Effect.void
-        }
-      })
-    ))
+    yield* Effect.forkScoped(
+      Mailbox.toStream(events).pipe(
+        Stream.filter(ofTask),
+        Stream.takeUntil((event) => event._tag === "DidCompleteWithError"),
+        Stream.runForEach((event) => {
+          switch (event._tag) {
+            case "DidReceiveResponse":
+              return Deferred.succeed(head, event.response)
+            case "DidReceiveData":
+              return body.offer(event.data)
+            case "DidCompleteWithError":
+              return Option.match(event.error, {
+                onNone: () => body.end,
+                onSome: (error) => Effect.zipRight(Deferred.fail(head, error), body.fail(error))
+              })
+            default:
+              return Effect.void
+          }
+        })
+      )
+    )
     yield* task.resume
     const response = yield* Effect.onInterrupt(Deferred.await(head), () => task.cancel)
     return { response, body: Mailbox.toStream(body) }

@@ -4,7 +4,7 @@
  * failures a network change explains are retried, and its completion is stored with the
  * events that report it, in one transaction.
  */
-import * as FileSystem from "@effect/platform/FileSystem"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as ResumeData from "@urlsession/core/ResumeData"
 import * as URLError from "@urlsession/core/URLError"
 import type * as URLRequest from "@urlsession/core/URLRequest"
@@ -148,7 +148,9 @@ export const runTransfer = (
           : Effect.map(downloadOnce(environment, session, record, request, resumeData), (result) =>
             finishDownload(environment, session, record, result))
       )
-      if (outcome._tag === "Right") return yield* outcome.right
+      if (outcome._tag === "Right") {
+        return yield* outcome.right
+      }
       const error = outcome.left
       const delay = Duration.min(Duration.times(environment.retryBase, 2 ** attempt), maximumRetryDelay)
       const now = yield* Clock.currentTimeMillis
@@ -164,10 +166,15 @@ export const runTransfer = (
             record.taskIdentifier,
             yield* resumeDataUpdate(session.partialDirectory, error.resumeData)
           ),
-          (updated) => Option.some(updated.task)
+          (updated) =>
+            Option.some(updated.task)
         )
       resumeData = yield* Effect.flatMap(latest, (row) =>
-        Option.match(row, { onNone: () => Effect.succeedNone, onSome: storedResumeData }))
+        Option.match(row, {
+          onNone: () =>
+            Effect.succeedNone,
+          onSome: storedResumeData
+        }))
       yield* Effect.sleep(delay)
     }
   })
@@ -274,7 +281,10 @@ const finishDownload = (
       durableFiles.sync(session.finishedDirectory)
     ], { discard: true }))
     if (moved._tag === "Left") {
-      const error = URLError.make("CannotMoveFile", { message: `cannot move the download to ${finished}`, cause: moved.left })
+      const error = URLError.make("CannotMoveFile", {
+        message: `cannot move the download to ${finished}`,
+        cause: moved.left
+      })
       return yield* fail(environment, session, record, error)
     }
     const size = Number((yield* Effect.orDie(environment.fileSystem.stat(finished))).size)

@@ -1,4 +1,6 @@
+import type { Client } from "@urlsession/core/URLProtocol"
 import * as Cause from "effect/Cause"
+import type * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
@@ -6,8 +8,6 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as Chunk from "effect/Chunk"
-import type { Client } from "@urlsession/core/URLProtocol"
 import { Readable } from "node:stream"
 
 /** Why a body stream could not be sent whole. */
@@ -74,9 +74,11 @@ export const toReadable = (
       const failure = Cause.failureOption(exit.cause)
       if (Option.isSome(failure) && Option.isNone(failure.value)) {
         if (declaredLength !== undefined && total < declaredLength) {
-          return void readable.destroy(new BodyStreamExhausted(
-            `The body stream ended after ${total} of its declared ${declaredLength} bytes`
-          ))
+          return void readable.destroy(
+            new BodyStreamExhausted(
+              `The body stream ended after ${total} of its declared ${declaredLength} bytes`
+            )
+          )
         }
         return void readable.push(null)
       }

@@ -39,7 +39,9 @@ export const ensure = (directory: string): Effect.Effect<void, PlatformError> =>
     Effect.zipRight(call<fs.Stats>("makeDirectory", directory, (done) => fs.lstat(directory, done), named)),
     Effect.flatMap((stats) => {
       const problem = directoryProblem(stats)
-      return problem === undefined ? Effect.void : Effect.fail(refused("makeDirectory", directory, `${named} ${problem}`))
+      return problem === undefined
+        ? Effect.void
+        : Effect.fail(refused("makeDirectory", directory, `${named} ${problem}`))
     })
   )
 }
@@ -82,7 +84,8 @@ export const openFile = (path: string, mode: PartialFileMode): Effect.Effect<Par
         if (stats.nlink !== 1) return Effect.fail(refused("open", path, `it has ${stats.nlink} hard links`))
         return Effect.succeed<PartialFile>({
           size: stats.size,
-          truncate: (length) => call<void>("truncate", path, (done) => fs.ftruncate(fd, length, (error) => done(error, undefined))),
+          truncate: (length) =>
+            call<void>("truncate", path, (done) => fs.ftruncate(fd, length, (error) => done(error, undefined))),
           writeAll: (chunk) => writeAll(fd, path, chunk),
           sync: call<void>("sync", path, (done) => fs.fsync(fd, (error) => done(error, undefined)))
         })
@@ -95,7 +98,9 @@ const writeAll = (fd: number, path: string, chunk: Uint8Array): Effect.Effect<vo
     const writeFrom = (offset: number) =>
       fs.write(fd, chunk, offset, chunk.byteLength - offset, null, (error, written) => {
         if (error) return resume(Effect.fail(fromErrno("writeAll", path, error)))
-        if (written === 0) return resume(Effect.fail(refused("writeAll", path, "write returned 0 bytes written", "WriteZero")))
+        if (written === 0) {
+          return resume(Effect.fail(refused("writeAll", path, "write returned 0 bytes written", "WriteZero")))
+        }
         if (offset + written < chunk.byteLength) return writeFrom(offset + written)
         resume(Effect.void)
       })

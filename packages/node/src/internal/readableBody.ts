@@ -1,8 +1,8 @@
-import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import type { URLError } from "@urlsession/core/URLError"
 import type { Loading } from "@urlsession/core/URLProtocol"
 import type { URLResponse } from "@urlsession/core/URLResponse"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { Readable } from "node:stream"
 
 /** A response whose body is a readable, pulled. */

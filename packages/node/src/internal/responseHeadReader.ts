@@ -139,7 +139,9 @@ class HeadReader {
             this.phase = "body"
             return bytes
           }
-          if (status === "invalid" || status < 100) return this.fail("The response's status code is not between 100 and 999")
+          if (status === "invalid" || status < 100) {
+            return this.fail("The response's status code is not between 100 and 999")
+          }
           this.phase = status < 200 && status !== 101 ? "interim" : "final"
           this.lineLength = 1
           this.interimBytes = 0
