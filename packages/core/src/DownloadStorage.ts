@@ -62,4 +62,22 @@ export interface DownloadStorage {
     path: string,
     mode: PartialFileMode
   ) => Effect.Effect<PartialFile, PlatformError, Scope.Scope>
+  /** This process and whether another one still runs, by the platform's process ids: a
+   * resumable download's record names the process whose download writes its partial file,
+   * and is left alone while that process runs. Without it, every such record is taken to
+   * be in use, and a resumable download that finds one starts afresh. */
+  readonly processes?: Processes | undefined
+}
+
+/**
+ * The platform's processes, as a resumable download asks about them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Processes {
+  /** This process's id. */
+  readonly current: number
+  /** Whether the process of this id still runs (for any user). */
+  readonly isRunning: (pid: number) => boolean
 }

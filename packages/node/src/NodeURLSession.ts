@@ -26,6 +26,7 @@ import * as Connector from "./internal/connector.js"
 import { fileProtocol } from "./internal/fileProtocol.js"
 import * as HttpProtocol from "./internal/httpProtocol.js"
 import * as PrivateDirectory from "./internal/privateDirectory.js"
+import { processes } from "./internal/processes.js"
 import { UndiciDispatcher } from "./UndiciDispatcher.js"
 
 /**
@@ -213,7 +214,8 @@ const foregroundLayer = (
           fileSystem,
           directory: paths[paths.length - 1]!,
           prepareDirectory,
-          openPartialFile: PrivateDirectory.openFile
+          openPartialFile: PrivateDirectory.openFile,
+          processes
         },
         uploads: { fileSystem, mimeTypeOf }
       })

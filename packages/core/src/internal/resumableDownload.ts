@@ -68,27 +68,18 @@ const Record = Schema.parseJson(Schema.Struct({
 type Record = typeof Record.Type
 type Holder = typeof Holder.Type
 
-// This process, as holders name it. A record is held by a running download; the kernel is
-// the one to say whether another process still runs, and in this process the downloads
-// running now are known here (every session of the process shares its pid, so this set is
-// the process's, not a session's).
-const ownPid: number | undefined = globalThis.process?.pid
+// The downloads running in this process now. Every session of a process shares its process
+// id, so the set is the process's, not a session's.
 const runningHere = new Set<string>()
 
-const holderRuns = (holder: Holder | undefined): boolean => {
+// Whether the download that wrote a record still runs: in this process the set says; of
+// another, the platform. Without a platform to ask, a holder is taken to be running:
+// starting afresh is safe, two writers of one partial file are not.
+const holderRuns = (storage: DownloadStorage, holder: Holder | undefined): boolean => {
   if (holder === undefined) return false
-  if (holder.pid === ownPid) return runningHere.has(holder.run)
-  // Without a way to ask (a platform with no `process`), a holder is taken to be running:
-  // starting afresh is safe, two writers of one partial file are not.
-  const kill = globalThis.process?.kill
-  if (kill === undefined) return true
-  try {
-    kill(holder.pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it runs, as another user.
-    return (error as { readonly code?: unknown }).code === "EPERM"
-  }
+  const processes = storage.processes
+  if (processes === undefined) return true
+  return holder.pid === processes.current ? runningHere.has(holder.run) : processes.isRunning(holder.pid)
 }
 
 /** How a resumable download gets its task: from resume data, or afresh. */
@@ -148,7 +139,7 @@ export const run = (options: {
     // an interruption would lose the resume data taken; once it runs, `keep` saves it again.
     return yield* Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
-        const taken = yield* take(fileSystem, record, options.url, to)
+        const taken = yield* take(storage, record, options.url, to)
         // A record this process did not go on from would leave its partial file behind.
         if (
           Option.isSome(taken) && Option.isSome(options.inProcess) &&
@@ -187,7 +178,7 @@ export const run = (options: {
             Option.match({
               onNone: () => Effect.void,
               onSome: (resumeData) =>
-                Effect.tap(save(resumeData, { pid: ownPid ?? -1, run: runId }), () =>
+                Effect.tap(save(resumeData, { pid: storage.processes?.current ?? -1, run: runId }), () =>
                   Effect.sync(() => {
                     checkpointed = resumeData.bytesReceived
                   }))
@@ -316,21 +307,22 @@ const write = (storage: DownloadStorage, path: string, record: Record): Effect.E
  * data does not decode, is removed and the download starts afresh.
  */
 const take = (
-  fileSystem: FileSystem.FileSystem,
+  storage: DownloadStorage,
   path: string,
   url: string,
   to: string
 ): Effect.Effect<Option.Option<ResumeData.ResumeData>> =>
   Effect.gen(function*() {
+    const fileSystem = storage.fileSystem
     const first = yield* readRecord(fileSystem, path)
     if (first._tag === "Absent") return Option.none()
-    if (first._tag === "Valid" && holderRuns(first.record.holder)) return Option.none()
+    if (first._tag === "Valid" && holderRuns(storage, first.record.holder)) return Option.none()
     const taken = `${path}.${globalThis.crypto.randomUUID()}.taken`
     if (Either.isLeft(yield* Effect.either(fileSystem.rename(path, taken)))) return Option.none()
     const read = yield* readRecord(fileSystem, taken)
     // A download that started meanwhile wrote it again: it is that download's; put it back
     // unless it has written yet another.
-    if (read._tag === "Valid" && holderRuns(read.record.holder)) {
+    if (read._tag === "Valid" && holderRuns(storage, read.record.holder)) {
       yield* Effect.ignore(fileSystem.link(taken, path))
       yield* Effect.ignore(fileSystem.remove(taken))
       return Option.none()
@@ -355,7 +347,7 @@ const sweep = (storage: DownloadStorage, now: number, retention: number): Effect
         const read = yield* readRecord(fileSystem, path)
         if (read._tag === "Absent") return
         if (read._tag === "Valid") {
-          if (read.record.savedAt + retention > now || holderRuns(read.record.holder)) return
+          if (read.record.savedAt + retention > now || holderRuns(storage, read.record.holder)) return
           const resumeData = yield* Effect.option(ResumeData.decode(read.record.resumeData))
           if (Option.isSome(resumeData)) {
             yield* Effect.ignore(fileSystem.remove(`${storage.directory}/${resumeData.value.partialFile}`))
