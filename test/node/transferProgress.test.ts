@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { URLSession, URLSessionConfiguration, URLSessionEvent } from "@urlsession/core"
+import { URLSession, URLSessionConfiguration, URLSessionEvent, URLSessionTask } from "@urlsession/core"
 import type { TransferProgress } from "@urlsession/core/URLSession"
 import { BackgroundSession } from "@urlsession/daemon"
 import { NodeURLSession } from "@urlsession/node"
@@ -69,6 +69,31 @@ describe("transfer progress", () => {
       expect(sha256(fs.readFileSync(to))).toBe(sha256(body))
       expect(fs.readdirSync(directory)).toEqual([])
       expect(fs.readdirSync(target)).toEqual(["file.bin"])
+    }))
+
+  it.scoped("URLSessionTask.reportProgress tells a task of one's own its progress: an upload's, then a download's", () =>
+    Effect.gen(function*() {
+      const { layer } = yield* sessionWithDirectory
+      const sink = yield* sinkServer
+      const sent = new Uint8Array(700_000)
+      const uploaded: Array<TransferProgress> = []
+      yield* Effect.gen(function*() {
+        const upload = yield* URLSession.uploadTask(sink.url, sent)
+        yield* Effect.zipRight(upload.resume, upload.await).pipe(
+          URLSessionTask.reportProgress(upload, (progress) => Effect.sync(() => void uploaded.push(progress)))
+        )
+        const body = patterned(1024 * 1024)
+        const server = yield* bodyServer(body)
+        const downloaded: Array<TransferProgress> = []
+        const download = yield* URLSession.downloadTask(server.url)
+        yield* Effect.zipRight(download.resume, download.await).pipe(
+          URLSessionTask.reportProgress(download, (progress) => Effect.sync(() => void downloaded.push(progress)))
+        )
+        expectIncreasing(downloaded)
+        expect(downloaded.at(-1)).toEqual(complete(body.length))
+      }).pipe(Effect.provide(layer))
+      expectIncreasing(uploaded)
+      expect(uploaded.at(-1)).toEqual(complete(sent.length))
     }))
 
   it.scoped("a download of unknown length reports no total until it completes, then its size", () =>

@@ -43,6 +43,7 @@ import type { URLSessionEvent } from "./URLSessionEvent.js"
 import type {
   DataResult,
   DownloadResult,
+  TransferProgress,
   UploadBody,
   URLSessionDataTask,
   URLSessionDownloadTask,
@@ -95,19 +96,14 @@ export interface DownloadOptions extends URLRequest.CommonOptions {
   readonly progress?: ((progress: TransferProgress) => Effect.Effect<void>) | undefined
 }
 
-/**
- * How far a download or an upload has got: bytes transferred so far (for a resumed download,
- * counting those already on disk), the total when it is known (from `Content-Length`, or the
- * upload's length), and the fraction done when the total is known.
- *
- * @since 0.1.0
- * @category models
- */
-export interface TransferProgress {
-  readonly bytes: number
-  readonly totalBytes: Option.Option<number>
-  /** From 0 to 1. */
-  readonly fraction: Option.Option<number>
+export type {
+  /**
+   * How far a download or an upload has got (`URLSessionTask.TransferProgress`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  TransferProgress
 }
 
 /**

@@ -8,9 +8,11 @@
  * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import type { TaskEvent } from "./internal/eventVariants.js"
+import * as Progress from "./internal/transferProgress.js"
 import type { ResumeData } from "./ResumeData.js"
 import type { URLError } from "./URLError.js"
 import type { URLRequest } from "./URLRequest.js"
@@ -117,6 +119,21 @@ export type UploadBody = Uint8Array | { readonly file: string } | Stream.Stream<
 export interface URLSessionUploadTask extends URLSessionTask<DataResult> {}
 
 /**
+ * How far a download or an upload has got: bytes transferred so far (for a resumed download,
+ * counting those already on disk), the total when it is known (from `Content-Length`, or the
+ * upload's length), and the fraction done when the total is known.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TransferProgress {
+  readonly bytes: number
+  readonly totalBytes: Option.Option<number>
+  /** From 0 to 1. */
+  readonly fraction: Option.Option<number>
+}
+
+/**
  * What a download task delivers: the file the body was written to, and the response. The
  * file is the caller's to move; see `URLSession.download` for how long it stays.
  *
@@ -151,3 +168,43 @@ export interface URLSessionDownloadTask extends URLSessionTask<DownloadResult> {
    */
   readonly checkpoint: Effect.Effect<Option.Option<ResumeData>>
 }
+
+/**
+ * Runs `self`, which resumes and awaits `task`, telling `report` the task's progress from
+ * its events (`DidWriteData` and `DidResumeAtOffset` for a download, `DidSendBodyData` for an
+ * upload) in a fiber of its own: the latest value each time `report` is ready for one, so a
+ * slow handler never slows the transfer. When `self` succeeds, the complete progress is told
+ * last, before it returns. What the `progress` option of `URLSession.download` and `upload`
+ * does, for a task of one's own.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { URLSession, URLSessionTask } from "@urlsession/core"
+ *
+ * const saved = Effect.gen(function*() {
+ *   const task = yield* URLSession.downloadTask("https://example.com/big.iso")
+ *   return yield* Effect.zipRight(task.resume, task.await).pipe(
+ *     URLSessionTask.reportProgress(task, ({ bytes }) => Console.log(`${bytes} bytes`))
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const reportProgress: {
+  (
+    task: URLSessionTask<unknown>,
+    report: (progress: TransferProgress) => Effect.Effect<void>
+  ): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    task: URLSessionTask<unknown>,
+    report: (progress: TransferProgress) => Effect.Effect<void>
+  ): Effect.Effect<A, E, R>
+} = dual(3, <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  task: URLSessionTask<unknown>,
+  report: (progress: TransferProgress) => Effect.Effect<void>
+): Effect.Effect<A, E, R> => Progress.during(task, report, self))

@@ -36,7 +36,7 @@ import * as Scope from "effect/Scope"
 import type { DownloadStorage } from "../DownloadStorage.js"
 import * as ResumeData from "../ResumeData.js"
 import type * as URLError from "../URLError.js"
-import type { TransferProgress } from "../URLSession.js"
+import type { TransferProgress } from "../URLSessionTask.js"
 import type { DownloadResult, URLSessionDownloadTask } from "../URLSessionTask.js"
 import * as Progress from "./transferProgress.js"
 
@@ -212,7 +212,7 @@ export const run = (options: {
         if (Exit.isSuccess(outcome)) {
           yield* Scope.addFinalizer(outer, Effect.ignore(fileSystem.remove(outcome.value.location)))
           yield* release
-          yield* restore(watch.finish(Progress.completeDownload))
+          yield* restore(watch.finish)
           return outcome.value
         }
         const resumeData = Option.flatMap(

@@ -280,7 +280,6 @@ export const make = (
             return yield* TransferProgress.during(
               task,
               options?.progress,
-              TransferProgress.completeDownload,
               Effect.uninterruptibleMask((restore) =>
                 Effect.gen(function*() {
                   yield* task.resume
@@ -353,7 +352,6 @@ export const make = (
           TransferProgress.during(
             task,
             options.progress,
-            TransferProgress.completeUpload,
             Task.resumeAndAwait(Effect.succeed(task))
           ))
 

@@ -5,7 +5,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { TransferProgress } from "../URLSession.js"
+import type { TransferProgress } from "../URLSessionTask.js"
 import type { URLSessionTask } from "../URLSessionTask.js"
 
 /** A transfer's progress from a byte count and a total (-1, as Apple's events say, when unknown). */
@@ -24,11 +24,10 @@ export interface ProgressWatch {
   /** The latest progress the events told. */
   readonly latest: () => TransferProgress
   /**
-   * Waits for the task's events to end (call it once the task has completed), reports
-   * `complete` of the latest progress as the last value and waits until the handler has
-   * taken it.
+   * Waits for the task's events to end (call it once the task has completed), reports the
+   * complete progress as the last value and waits until the handler has taken it.
    */
-  readonly finish: (complete: (latest: TransferProgress) => TransferProgress) => Effect.Effect<void>
+  readonly finish: Effect.Effect<void>
 }
 
 /**
@@ -47,6 +46,7 @@ export const watch = (
 ): Effect.Effect<ProgressWatch, never, Scope.Scope> =>
   Effect.gen(function*() {
     let latest = make(0, -1)
+    let complete = completeDownload
     const values = yield* Mailbox.make<TransferProgress>({ capacity: 1, strategy: "sliding" })
     const next = (progress: TransferProgress) =>
       Effect.suspend(() => {
@@ -62,6 +62,7 @@ export const watch = (
           case "DidResumeAtOffset":
             return next(make(event.fileOffset, event.expectedTotalBytes))
           case "DidSendBodyData":
+            complete = completeUpload
             return next(make(event.totalBytesSent, event.totalBytesExpectedToSend))
           default:
             return Effect.void
@@ -77,7 +78,7 @@ export const watch = (
       : yield* Effect.forkScoped(Effect.interruptible(reportEach(values, report)))
     return {
       latest: () => latest,
-      finish: (complete) =>
+      finish: Effect.suspend(() =>
         Effect.gen(function*() {
           yield* Fiber.join(reader)
           if (handler === undefined) return
@@ -85,6 +86,7 @@ export const watch = (
           yield* values.end
           yield* Fiber.join(handler)
         })
+      )
     }
   })
 
@@ -99,11 +101,12 @@ const reportEach = (
       done ? Effect.void : Effect.suspend(() => reportEach(values, report))
     ))
 
-/** A finished download's last progress: its bytes are the whole. */
-export const completeDownload = (latest: TransferProgress): TransferProgress => make(latest.bytes, latest.bytes)
+// A finished download's last progress: its bytes are the whole.
+const completeDownload = (latest: TransferProgress): TransferProgress => make(latest.bytes, latest.bytes)
 
-/** A finished upload's last progress: all it announced was sent, or what was, when it announced no length. */
-export const completeUpload = (latest: TransferProgress): TransferProgress =>
+// A finished upload's last progress: all it announced was sent, or what was, when it
+// announced no length.
+const completeUpload = (latest: TransferProgress): TransferProgress =>
   Option.match(latest.totalBytes, {
     onNone: () => make(latest.bytes, latest.bytes),
     onSome: (total) => make(total, total)
@@ -111,17 +114,16 @@ export const completeUpload = (latest: TransferProgress): TransferProgress =>
 
 /**
  * Runs `body` (which resumes and awaits `task`) with `report` told the task's progress, and,
- * when `body` succeeds, `complete` of the latest progress before it returns. Without
- * `report`, `body` alone.
+ * when `body` succeeds, the complete progress before it returns. Without `report`, `body`
+ * alone.
  */
 export const during = <A, E, R>(
   task: URLSessionTask<unknown>,
   report: ((progress: TransferProgress) => Effect.Effect<void>) | undefined,
-  complete: (latest: TransferProgress) => TransferProgress,
   body: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
   report === undefined ? body : Effect.flatMap(Scope.make(), (scope) =>
     Scope.extend(watch(task, report), scope).pipe(
-      Effect.flatMap((progress) => Effect.tap(body, () => progress.finish(complete))),
+      Effect.flatMap((progress) => Effect.tap(body, () => progress.finish)),
       Effect.onExit((exit) => Scope.close(scope, exit))
     ))

@@ -14,10 +14,10 @@ import type {
   URLSessionTask,
   URLSessionUploadTask
 } from "@urlsession/core/URLSessionTask"
+import { reportProgress } from "@urlsession/core/URLSessionTask"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -34,15 +34,6 @@ import { makeDataTask, ProxyDownloadTask, type ProxyTask, type Snapshot, type Ta
 import { SessionEvents } from "./sessionEvents.js"
 import { streamedResponse } from "./streamedResponse.js"
 import { configurationToWire, eventFromWire, isHTTP, requestFromWire, requestToWire } from "./wire.js"
-
-const transferProgress = (bytes: number, total: number): URLSession.TransferProgress => {
-  const totalBytes = total >= 0 ? Option.some(total) : Option.none()
-  return {
-    bytes,
-    totalBytes,
-    fraction: Option.map(totalBytes, (total) => total === 0 ? 1 : Math.min(1, bytes / total))
-  }
-}
 
 export interface Options {
   readonly delegate?: URLSessionDelegate | undefined
@@ -457,38 +448,7 @@ export const make = (
       task: URLSessionTask<unknown>,
       report: ((progress: URLSession.TransferProgress) => Effect.Effect<void>) | undefined,
       body: Effect.Effect<A, E, R>
-    ): Effect.Effect<A, E, R> =>
-      report === undefined ? body : Effect.gen(function*() {
-        const succeeded = yield* Deferred.make<void>()
-        let latest = transferProgress(0, -1)
-        const reporter = yield* task.events.pipe(
-          Stream.filterMap((event) => {
-            switch (event._tag) {
-              case "DidWriteData":
-                return Option.some(transferProgress(event.totalBytesWritten, event.totalBytesExpectedToWrite))
-              case "DidResumeAtOffset":
-                return Option.some(transferProgress(event.fileOffset, event.expectedTotalBytes))
-              case "DidSendBodyData":
-                return Option.some(transferProgress(event.totalBytesSent, event.totalBytesExpectedToSend))
-              default:
-                return Option.none()
-            }
-          }),
-          Stream.tap((progress) => Effect.sync(() => void (latest = progress))),
-          Stream.concat(Stream.fromEffect(Effect.map(Deferred.await(succeeded), () =>
-            transferProgress(
-              Option.getOrElse(latest.totalBytes, () => latest.bytes),
-              Option.getOrElse(latest.totalBytes, () => latest.bytes)
-            )))),
-          Stream.buffer({ capacity: 1, strategy: "sliding" }),
-          Stream.runForEach(report),
-          Effect.fork
-        )
-        return yield* body.pipe(
-          Effect.tap(() => Effect.zipRight(Deferred.succeed(succeeded, undefined), Fiber.join(reporter))),
-          Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(reporter))
-        )
-      })
+    ): Effect.Effect<A, E, R> => report === undefined ? body : reportProgress(body, task, report)
 
     // A data task acknowledges itself when its `LoadData` stream ends.
     const data = (urlOrRequest: URLSession.URLOrRequest, options?: URLRequest.Options) =>
