@@ -257,22 +257,24 @@ export const make = (
         )
         if (storage === undefined) return yield* noStorage
         const fileSystem = storage.fileSystem
+        // The request is already made: `downloadTask` would apply the options and the base again.
+        const freshTask = makeDownloadTask(request, Option.none())
         const result = options?.resumable === true
           ? yield* ResumableDownload.run({
             storage,
             url: request.url,
             to: options.to ?? (yield* Effect.dieMessage("URLSession.download: `resumable` needs `to`")),
             inProcess: resume,
-            start: { fresh: downloadTask(request), resuming: downloadTaskWithResumeData },
+            start: { fresh: freshTask, resuming: downloadTaskWithResumeData },
             progress: options.progress
           })
           : yield* Effect.gen(function*() {
             // Resume data whose partial file is gone is no reason to fail: start again.
             const task = yield* Option.match(resume, {
-              onNone: () => downloadTask(request),
+              onNone: () => freshTask,
               onSome: (resumeData) =>
                 downloadTaskWithResumeData(resumeData).pipe(
-                  Effect.catchAll(() => downloadTask(request))
+                  Effect.catchAll(() => freshTask)
                 )
             })
             // The file belongs to the caller's scope from the moment it exists: whatever
